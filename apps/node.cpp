@@ -1,0 +1,151 @@
+// The node assembly: data directory, logging, identity and actor system.
+#include "apps/node.hpp"
+
+#include "runtime/build_info.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/system_config.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <fmt/format.h>
+
+#include <random>
+
+namespace troupe {
+
+// The actor system and the configuration it keeps a reference to.
+struct node::impl {
+  explicit impl(const runtime::node_config& node_cfg) {
+    cfg.apply(node_cfg);
+    system.emplace(cfg);
+  }
+  runtime::system_config cfg;
+  std::optional<caf::actor_system> system;
+};
+
+namespace {
+
+std::string join_list(const std::vector<runtime::endpoint>& seeds) {
+  std::string out;
+  for (const auto& ep : seeds) {
+    out += out.empty() ? "" : ",";
+    out += runtime::to_string(ep);
+  }
+  return out.empty() ? "none" : out;
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<node>> node::start(runtime::node_config cfg,
+                                                 options opts) {
+  auto lock = runtime::data_dir_lock::acquire(cfg.data_dir);
+  if (!lock) {
+    return std::move(lock.error());
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir / "log", ec);
+  if (ec) {
+    return caf::make_error(runtime::errc::data_dir_unusable,
+                           fmt::format("cannot create {}: {}",
+                                       (cfg.data_dir / "log").string(),
+                                       ec.message()));
+  }
+  auto logs = runtime::log_context::make({
+    .node = cfg.name,
+    .level = cfg.level,
+    .console = opts.console_log,
+    .file = cfg.data_dir / "log" / "node.log",
+    .max_file_bytes = cfg.log_max_file_bytes,
+    .max_files = cfg.log_max_files,
+    .extra_sinks = std::move(opts.extra_sinks),
+  });
+  if (!logs) {
+    return std::move(logs.error());
+  }
+  auto log = (*logs)->get("apps", "node");
+  log->info("event=node.boot name={} {}", cfg.full_name(),
+            runtime::to_log_line(runtime::this_build()));
+  std::mt19937_64 rng{opts.seed ? *opts.seed : std::random_device{}()};
+  auto identity = runtime::boot_identity(cfg.data_dir, rng);
+  if (!identity) {
+    log->error("event=node.abort reason=\"{}\"",
+               runtime::describe(identity.error()));
+    return std::move(identity.error());
+  }
+  if (identity->set_aside_file) {
+    log->error("event=identity.corrupt moved_to={} action=new_identity",
+               identity->set_aside_file->string());
+  }
+  log->info("event=node.identity node_id={} incarnation={} first_boot={}",
+            identity->node_id, identity->incarnation, identity->first_boot);
+  std::unique_ptr<node> self{new node(std::move(cfg), std::move(*lock),
+                                      std::move(*logs), std::move(*identity))};
+  if (auto err = self->start_system()) {
+    log->error("event=node.abort reason=\"{}\"", runtime::describe(err));
+    self->stop("start failed");
+    return err;
+  }
+  return self;
+}
+
+node::node(runtime::node_config cfg, runtime::data_dir_lock lock,
+           std::shared_ptr<runtime::log_context> logs,
+           runtime::node_identity identity)
+  : cfg_(std::move(cfg)),
+    lock_(std::move(lock)),
+    logs_(std::move(logs)),
+    identity_(std::move(identity)) {
+}
+
+caf::error node::start_system() {
+  auto log = logs_->get("apps", "node");
+  impl_ = std::make_unique<impl>(cfg_);
+  auto port = impl_->system->middleman().open(cfg_.listen.port,
+                                              cfg_.listen.host.c_str(), true);
+  if (!port) {
+    return caf::make_error(runtime::errc::invalid_config,
+                           fmt::format("cannot listen on {}: {}",
+                                       runtime::to_string(cfg_.listen),
+                                       caf::to_string(port.error())));
+  }
+  listen_port_ = *port;
+  const auto& build = runtime::this_build();
+  metrics_
+    .add_gauge("troupe_build_info", "Version and commit of this build",
+               {{"version", std::string{build.version}},
+                {"commit", std::string{build.commit}}})
+    .set(1);
+  metrics_.add_gauge("troupe_node_incarnation", "Boots of this node identity")
+    .set(static_cast<std::int64_t>(identity_.incarnation));
+  started_ = std::chrono::steady_clock::now();
+  log->info("event=node.start name={} listen={}:{} data_dir={} join={}",
+            cfg_.full_name(), cfg_.listen.host, listen_port_,
+            cfg_.data_dir.string(), join_list(cfg_.join));
+  return {};
+}
+
+node::~node() {
+  stop("node destroyed");
+}
+
+void node::stop(std::string_view reason) {
+  if (impl_ == nullptr) {
+    return;
+  }
+  auto log = logs_->get("apps", "node");
+  log->info("event=node.stop reason=\"{}\"", reason);
+  impl_.reset(); // waits until every actor has terminated
+  log->info("event=node.stopped name={} incarnation={}", cfg_.full_name(),
+            identity_.incarnation);
+  logs_->flush();
+}
+
+caf::actor_system& node::system() {
+  return *impl_->system;
+}
+
+std::chrono::steady_clock::duration node::uptime() const {
+  return std::chrono::steady_clock::now() - started_;
+}
+
+} // namespace troupe

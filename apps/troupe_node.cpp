@@ -1,0 +1,155 @@
+// troupe-node: runs one Troupe node from a config file, environment and flags.
+#include "apps/node.hpp"
+
+#include "runtime/build_info.hpp"
+#include "runtime/config.hpp"
+#include "runtime/errors.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+
+extern char** environ;
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+
+std::string settings_help() {
+  std::string out = "\nConfiguration, lowest precedence first: built-in "
+                    "defaults, the TOML file (--config or TROUPE_CONFIG), "
+                    "TROUPE_* environment variables, flags.\n\n";
+  out += fmt::format("  {:<20} {:<27} {:<12} {}\n", "key", "environment",
+                     "flag", "expects");
+  for (const auto& s : troupe::runtime::settings()) {
+    out += fmt::format("  {:<20} {:<27} {:<12} {}\n", s.key, s.env,
+                       s.flag.empty() ? "-" : s.flag, s.expected);
+  }
+  return out;
+}
+
+// Waits for SIGINT or SIGTERM, or until `run_for` has passed; returns why.
+std::string wait_for_stop(const sigset_t& signals,
+                          std::optional<std::chrono::milliseconds> run_for) {
+  using clock = std::chrono::steady_clock;
+  auto deadline = run_for ? clock::now() + *run_for : clock::time_point::max();
+  for (;;) {
+    siginfo_t info{};
+    int sig = 0;
+    if (run_for) {
+      auto left = std::max(clock::duration::zero(), deadline - clock::now());
+      auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
+      auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(left
+                                                                        - secs);
+      timespec ts{.tv_sec = static_cast<time_t>(secs.count()),
+                  .tv_nsec = static_cast<long>(nanos.count())};
+      sig = sigtimedwait(&signals, &info, &ts);
+    } else {
+      sig = sigwaitinfo(&signals, &info);
+    }
+    if (sig == SIGINT) {
+      return "SIGINT";
+    }
+    if (sig == SIGTERM) {
+      return "SIGTERM";
+    }
+    if (sig < 0 && errno == EAGAIN) {
+      return fmt::format("run-for {}ms elapsed", run_for->count());
+    }
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  namespace rt = troupe::runtime;
+  CLI::App app{"troupe-node: runs one Troupe node", "troupe-node"};
+  app.footer(settings_help());
+  app.set_version_flag("--version", [] {
+    return rt::to_text(rt::this_build());
+  });
+  std::optional<std::string> config_file;
+  std::optional<std::string> name;
+  std::optional<std::string> listen;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> level;
+  std::vector<std::string> join;
+  std::optional<std::string> run_for_text;
+  app.add_option("--config", config_file, "TOML configuration file");
+  app.add_option("--name", name, "node name, name or name@host");
+  app.add_option("--listen", listen, "cluster listen address host:port");
+  app.add_option("--data-dir", data_dir, "data directory");
+  app.add_option("--log-level", level, "initial log level");
+  app.add_option("--join", join, "seed node host:port (repeatable)");
+  app.add_option("--run-for", run_for_text,
+                 "stop after this long, e.g. 30s (default: until signalled)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "troupe-node: %s (see troupe-node --help)\n",
+                 e.what());
+    return exit_usage;
+  }
+
+  rt::config_input input;
+  if (config_file) {
+    input.file = *config_file;
+  }
+  input.environment = rt::troupe_environment(environ);
+  auto put = [&input](const char* key, const std::optional<std::string>& v) {
+    if (v) {
+      input.flags[key] = {*v};
+    }
+  };
+  put("node.name", name);
+  put("node.listen", listen);
+  put("node.data_dir", data_dir);
+  put("log.level", level);
+  if (!join.empty()) {
+    input.flags["cluster.join"] = join;
+  }
+  std::optional<std::chrono::milliseconds> run_for;
+  if (run_for_text) {
+    auto parsed = rt::parse_duration(*run_for_text);
+    if (!parsed) {
+      std::fprintf(stderr, "troupe-node: --run-for: %s\n",
+                   rt::describe(parsed.error()).c_str());
+      return exit_usage;
+    }
+    run_for = *parsed;
+  }
+  auto cfg = rt::load_config(input);
+  if (!cfg) {
+    std::fprintf(stderr, "troupe-node: %s\n",
+                 rt::describe(cfg.error()).c_str());
+    return exit_usage;
+  }
+
+  // Block the stop signals before any thread starts, so that every thread
+  // inherits the mask and only the wait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto node = troupe::node::start(std::move(*cfg), {});
+  if (!node) {
+    std::fprintf(stderr, "troupe-node: cannot start: %s\n",
+                 rt::describe(node.error()).c_str());
+    return exit_failure;
+  }
+  auto reason = wait_for_stop(signals, run_for);
+  (*node)->stop(reason);
+  return exit_ok;
+}

@@ -1,0 +1,105 @@
+// Node configuration: defaults, TOML file, TROUPE_* environment, flags.
+//
+// Precedence, lowest to highest: built-in defaults, the TOML file (from
+// `--config` or TROUPE_CONFIG), TROUPE_* environment variables, command-line
+// flags. Every value is validated before anything starts; the first bad one
+// yields an `errc::invalid_config` error whose text is one line naming the
+// key, the value given, where it came from and what was expected.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace troupe::runtime {
+
+/// A TCP address, `host:port`.
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+
+  friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+
+/// Parses `host:port` (an IPv6 host in brackets: `[::1]:4370`).
+caf::expected<endpoint> parse_endpoint(std::string_view text);
+
+/// Renders `host:port`.
+std::string to_string(const endpoint& ep);
+
+/// Parses a duration such as `250ms`, `10s`, `5m` or `1h`.
+caf::expected<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+/// Log levels, as spdlog names them.
+enum class log_level { trace, debug, info, warn, error, critical, off };
+
+/// Parses `trace`, `debug`, `info`, `warn`, `error`, `critical` or `off`.
+caf::expected<log_level> parse_log_level(std::string_view text);
+
+/// Returns the level's name.
+std::string to_string(log_level level);
+
+/// Everything a node needs to know before it starts.
+struct node_config {
+  /// Short node name, the part before `@` (e.g. `n1`).
+  std::string name = "n1";
+  /// Host part of the node name (e.g. `127.0.0.1`).
+  std::string host = "127.0.0.1";
+  /// Address the cluster transport listens on; port 0 picks a free port.
+  endpoint listen{.host = "127.0.0.1", .port = 4370};
+  /// Where the node keeps its identity, logs and state.
+  std::filesystem::path data_dir = "data/n1";
+  /// Initial level of every logger.
+  log_level level = log_level::info;
+  /// Size at which the log file rotates.
+  std::uint64_t log_max_file_bytes = 10 * 1024 * 1024;
+  /// How many rotated log files are kept.
+  std::uint32_t log_max_files = 5;
+  /// Seed nodes to join through (any member will do).
+  std::vector<endpoint> join;
+  /// Scheduler worker threads; 0 lets CAF choose.
+  std::uint32_t scheduler_threads = 0;
+
+  /// Returns `name@host`.
+  std::string full_name() const;
+};
+
+/// Where a value came from, lowest precedence first.
+enum class config_source { defaults, file, environment, flag };
+
+/// One documented setting, for help texts and error messages.
+struct setting_info {
+  std::string_view key;         ///< e.g. `node.listen`
+  std::string_view env;         ///< e.g. `TROUPE_NODE_LISTEN`
+  std::string_view flag;        ///< e.g. `--listen`, or empty
+  std::string_view expected;    ///< what a valid value looks like
+  bool is_list;                 ///< accepts several values
+};
+
+/// Returns every setting the configuration understands.
+const std::vector<setting_info>& settings();
+
+/// The raw inputs to `load_config`, gathered by the program's `main`.
+struct config_input {
+  /// Path of the TOML file, if any was named.
+  std::optional<std::filesystem::path> file;
+  /// The process environment (only `TROUPE_*` entries are read).
+  std::map<std::string, std::string> environment;
+  /// Values given on the command line, keyed by setting key.
+  std::map<std::string, std::vector<std::string>> flags;
+};
+
+/// Collects the `TROUPE_*` variables of the given `environ`-style array.
+std::map<std::string, std::string> troupe_environment(char** envp);
+
+/// Layers and validates all inputs into a node configuration.
+caf::expected<node_config> load_config(const config_input& input);
+
+} // namespace troupe::runtime

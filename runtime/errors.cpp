@@ -1,0 +1,32 @@
+// Error codes of the runtime layer.
+#include "runtime/errors.hpp"
+
+#include <caf/message.hpp>
+
+namespace troupe::runtime {
+
+std::string to_string(errc code) {
+  switch (code) {
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::config_file_unreadable:
+      return "config_file_unreadable";
+    case errc::data_dir_unusable:
+      return "data_dir_unusable";
+    case errc::data_dir_locked:
+      return "data_dir_locked";
+    case errc::corrupt_file:
+      return "corrupt_file";
+  }
+  return "errc(" + std::to_string(static_cast<int>(code)) + ")";
+}
+
+std::string describe(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+    return ctx.get_as<std::string>(0);
+  }
+  return caf::to_string(err);
+}
+
+} // namespace troupe::runtime

@@ -1,0 +1,41 @@
+// The CAF configuration every Troupe actor system starts from.
+#include "runtime/system_config.hpp"
+
+#include "runtime/errors.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/message.hpp>
+
+namespace troupe::runtime {
+
+system_config::system_config() {
+  load<caf::io::middleman>();
+  add_error_category(
+    caf::atom("runtime"),
+    [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
+      auto text = "runtime: " + to_string(static_cast<errc>(code));
+      if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+        text += ": " + ctx.get_as<std::string>(0);
+      } else if (!ctx.empty()) {
+        text += " " + caf::to_string(ctx);
+      }
+      return text;
+    });
+}
+
+void system_config::apply(const node_config& cfg) {
+  if (cfg.scheduler_threads > 0) {
+    set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
+  }
+}
+
+void system_config::use_test_scheduler() {
+  set("scheduler.policy", caf::atom("testing"));
+  set("logger.inline-output", true);
+  set("middleman.network-backend", caf::atom("testing"));
+  set("middleman.manual-multiplexing", true);
+  set("middleman.workers", size_t{0});
+}
+
+} // namespace troupe::runtime
