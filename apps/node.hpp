@@ -32,9 +32,9 @@ public:
     /// Also log to standard error.
     bool console_log = true;
     /// Further log sinks, e.g. a ring buffer in tests.
-    std::vector<spdlog::sink_ptr> extra_sinks;
+    std::vector<spdlog::sink_ptr> extra_sinks{};
     /// Seed for the node's random numbers; nullopt draws one from the OS.
-    std::optional<std::uint64_t> seed;
+    std::optional<std::uint64_t> seed{};
   };
 
   /// Starts a node; on error nothing is left running.

@@ -63,7 +63,7 @@ struct node_config {
   /// How many rotated log files are kept.
   std::uint32_t log_max_files = 5;
   /// Seed nodes to join through (any member will do).
-  std::vector<endpoint> join;
+  std::vector<endpoint> join{};
   /// Scheduler worker threads; 0 lets CAF choose.
   std::uint32_t scheduler_threads = 0;
 

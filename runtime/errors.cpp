@@ -1,6 +1,7 @@
 // Error codes of the runtime layer.
 #include "runtime/errors.hpp"
 
+#include <caf/atom.hpp>
 #include <caf/message.hpp>
 
 namespace troupe::runtime {
@@ -25,6 +26,9 @@ std::string describe(const caf::error& err) {
   const auto& ctx = err.context();
   if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
     return ctx.get_as<std::string>(0);
+  }
+  if (err.category() == caf::atom("runtime")) {
+    return "runtime: " + to_string(static_cast<errc>(err.code()));
   }
   return caf::to_string(err);
 }

@@ -22,7 +22,7 @@ struct node_identity {
   /// True when this boot created the identity.
   bool first_boot = false;
   /// Where a corrupt identity file was moved before a new one was made.
-  std::optional<std::filesystem::path> set_aside_file;
+  std::optional<std::filesystem::path> set_aside_file{};
 };
 
 /// Name of the identity file inside the data directory.

@@ -36,13 +36,13 @@ public:
     /// Write to standard error.
     bool console = true;
     /// Rotating log file, if any.
-    std::optional<std::filesystem::path> file;
+    std::optional<std::filesystem::path> file{};
     /// Size at which the file rotates.
     std::uint64_t max_file_bytes = 10 * 1024 * 1024;
     /// Rotated files kept.
     std::uint32_t max_files = 5;
     /// Further sinks, e.g. a ring buffer in tests.
-    std::vector<spdlog::sink_ptr> extra_sinks;
+    std::vector<spdlog::sink_ptr> extra_sinks{};
   };
 
   /// Builds a context; fails if the log file cannot be opened.

@@ -1,0 +1,231 @@
+// Tests of configuration layering and validation.
+#include "runtime/config.hpp"
+
+#include "runtime/errors.hpp"
+#include "tests/testkit/node_process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+namespace rt = troupe::runtime;
+
+namespace {
+
+std::filesystem::path write_toml(const troupe::testkit::temp_dir& dir,
+                                 const std::string& text) {
+  auto path = dir.path() / "node.toml";
+  std::ofstream{path} << text;
+  return path;
+}
+
+// Loads and expects failure; returns the one-line message.
+std::string load_error(const rt::config_input& input) {
+  auto cfg = rt::load_config(input);
+  REQUIRE_FALSE(cfg);
+  auto text = rt::describe(cfg.error());
+  CHECK(text.find('\n') == std::string::npos);
+  return text;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("runtime.config");
+
+TEST_CASE("with no input the embedded defaults apply") {
+  auto cfg = rt::load_config({});
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->full_name(), "n1@127.0.0.1");
+  CHECK_EQ(rt::to_string(cfg->listen), "127.0.0.1:4370");
+  CHECK_EQ(cfg->data_dir, std::filesystem::path{"data/n1"});
+  CHECK_EQ(cfg->level, rt::log_level::info);
+  CHECK(cfg->join.empty());
+}
+
+TEST_CASE("flags beat the environment, which beats the file") {
+  troupe::testkit::temp_dir dir;
+  rt::config_input input;
+  input.file = write_toml(dir, "[node]\nname = \"from_file@h1\"\n"
+                               "listen = \"127.0.0.1:5000\"\n"
+                               "[log]\nlevel = \"debug\"\n");
+  input.environment["TROUPE_NODE_NAME"] = "from_env";
+  input.flags["node.name"] = {"from_flag@h3"};
+  auto cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->full_name(), "from_flag@h3");
+  CHECK_EQ(cfg->listen.port, 5000);         // only the file set it
+  CHECK_EQ(cfg->level, rt::log_level::debug);
+  input.flags.clear();
+  cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->name, "from_env");
+  CHECK_EQ(cfg->host, "127.0.0.1"); // name without host keeps the default
+  input.environment.clear();
+  cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->full_name(), "from_file@h1");
+}
+
+TEST_CASE("TROUPE_CONFIG names the file unless a file is given directly") {
+  troupe::testkit::temp_dir dir;
+  auto path = write_toml(dir, "[node]\nname = \"via_env_file\"\n");
+  rt::config_input input;
+  input.environment["TROUPE_CONFIG"] = path.string();
+  auto cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->name, "via_env_file");
+  input.file = dir.path() / "missing.toml";
+  auto text = load_error(input);
+  CHECK(contains(text, "missing.toml"));
+}
+
+TEST_CASE("the data directory follows the node name unless set") {
+  rt::config_input input;
+  input.flags["node.name"] = {"alpha"};
+  auto cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->data_dir, std::filesystem::path{"data/alpha"});
+  input.flags["node.data_dir"] = {"/var/lib/x"};
+  cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->data_dir, std::filesystem::path{"/var/lib/x"});
+}
+
+TEST_CASE("lists come from TOML arrays, repeated flags and comma lists") {
+  troupe::testkit::temp_dir dir;
+  rt::config_input input;
+  input.file = write_toml(dir, "[cluster]\njoin = [\"a:1\", \"b:2\"]\n");
+  auto cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  REQUIRE_EQ(cfg->join.size(), 2u);
+  CHECK_EQ(cfg->join[1], rt::endpoint{.host = "b", .port = 2});
+  input.environment["TROUPE_CLUSTER_JOIN"] = "c:3,d:4,e:5";
+  cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->join.size(), 3u);
+  input.flags["cluster.join"] = {"f:6", "g:7"};
+  cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->join.size(), 2u);
+  CHECK_EQ(cfg->join[0].host, "f");
+}
+
+TEST_CASE("every bad value is named with its key, value, origin and "
+          "expectation") {
+  struct bad_case {
+    std::string key;
+    std::string value;
+    std::string expectation;
+  };
+  std::vector<bad_case> cases{
+    {"node.name", "has space", "node name"},
+    {"node.name", "", "node name"},
+    {"node.name", "n1@", "node name"},
+    {"node.name", std::string(65, 'x'), "node name"},
+    {"node.listen", "127.0.0.1", "host:port"},
+    {"node.listen", "127.0.0.1:70000", "host:port"},
+    {"node.listen", "::1:4370", "host:port"},
+    {"node.listen", "127.0.0.1:-1", "host:port"},
+    {"node.data_dir", "", "directory"},
+    {"log.level", "verbose", "one of trace"},
+    {"log.max_file_bytes", "100", "4096"},
+    {"log.max_file_bytes", "ten", "4096"},
+    {"log.max_files", "0", "1 to 1000"},
+    {"cluster.join", "host", "seed addresses"},
+    {"cluster.join", "host:0", "seed addresses"},
+    {"scheduler.threads", "1000", "0 (CAF's default) to 256"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.key);
+    CAPTURE(c.value);
+    rt::config_input input;
+    input.flags[c.key] = {c.value};
+    auto text = load_error(input);
+    CHECK(contains(text, c.key));
+    CHECK(contains(text, "\"" + c.value + "\""));
+    CHECK(contains(text, "expected"));
+    CHECK(contains(text, c.expectation));
+  }
+}
+
+TEST_CASE("an error names the environment variable a bad value came from") {
+  rt::config_input input;
+  input.environment["TROUPE_LOG_LEVEL"] = "loud";
+  auto text = load_error(input);
+  CHECK(contains(text, "log.level"));
+  CHECK(contains(text, "TROUPE_LOG_LEVEL"));
+  CHECK(contains(text, "\"loud\""));
+}
+
+TEST_CASE("an unknown TROUPE_ variable of a known section is refused") {
+  rt::config_input input;
+  input.environment["TROUPE_NODE_NAEM"] = "x";
+  CHECK(contains(load_error(input), "TROUPE_NODE_NAEM"));
+  input.environment.clear();
+  input.environment["TROUPE_TEST_SEED"] = "7"; // not a config section
+  CHECK(rt::load_config(input));
+}
+
+TEST_CASE("bad files are refused with the file, key or position named") {
+  troupe::testkit::temp_dir dir;
+  rt::config_input input;
+  SUBCASE("syntax error") {
+    input.file = write_toml(dir, "[node\nname = 1\n");
+    auto cfg = rt::load_config(input);
+    REQUIRE_FALSE(cfg);
+    CHECK_EQ(cfg.error(), rt::errc::config_file_unreadable);
+    CHECK(contains(rt::describe(cfg.error()), "line 1"));
+  }
+  SUBCASE("unknown key") {
+    input.file = write_toml(dir, "[node]\nnmae = \"x\"\n");
+    CHECK(contains(load_error(input), "node.nmae"));
+  }
+  SUBCASE("a value outside any table") {
+    input.file = write_toml(dir, "name = \"x\"\n");
+    CHECK(contains(load_error(input), "expected a table"));
+  }
+  SUBCASE("an array where one value is expected") {
+    input.file = write_toml(dir, "[node]\nlisten = [\"a:1\"]\n");
+    CHECK(contains(load_error(input), "node.listen"));
+  }
+  SUBCASE("a float") {
+    input.file = write_toml(dir, "[log]\nmax_files = 2.5\n");
+    CHECK(contains(load_error(input), "a float"));
+  }
+  SUBCASE("a valid file value that fails validation") {
+    input.file = write_toml(dir, "[log]\nmax_files = 0\n");
+    auto text = load_error(input);
+    CHECK(contains(text, "log.max_files"));
+    CHECK(contains(text, "node.toml"));
+  }
+}
+
+TEST_CASE("durations take ms, s, m and h") {
+  using namespace std::chrono;
+  CHECK_EQ(*rt::parse_duration("250ms"), milliseconds{250});
+  CHECK_EQ(*rt::parse_duration("10s"), seconds{10});
+  CHECK_EQ(*rt::parse_duration("2m"), minutes{2});
+  CHECK_EQ(*rt::parse_duration("1h"), hours{1});
+  for (auto bad : {"", "10", "s", "1.5s", "-1s", "10 s", "5d"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(rt::parse_duration(bad));
+  }
+}
+
+TEST_CASE("endpoints accept names, IPv4 and bracketed IPv6") {
+  CHECK_EQ(*rt::parse_endpoint("localhost:80"),
+           rt::endpoint{.host = "localhost", .port = 80});
+  CHECK_EQ(*rt::parse_endpoint("[::1]:4370"),
+           rt::endpoint{.host = "::1", .port = 4370});
+  CHECK_EQ(rt::to_string(*rt::parse_endpoint("[::1]:4370")), "[::1]:4370");
+  for (auto bad : {"", ":80", "host:", "host:port", "[::1]4370", "a b:1"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(rt::parse_endpoint(bad));
+  }
+}
+
+TEST_SUITE_END();
