@@ -20,9 +20,9 @@ extern char** environ;
 namespace troupe::testkit {
 
 std::filesystem::path troupe_node_binary() {
-  const char* path = std::getenv("TROUPE_NODE_BIN");
+  const char* path = std::getenv("TROUPE_TEST_NODE_BIN");
   if (path == nullptr || *path == '\0') {
-    throw std::runtime_error("TROUPE_NODE_BIN is not set; run the tests "
+    throw std::runtime_error("TROUPE_TEST_NODE_BIN is not set; run the tests "
                              "through meson");
   }
   return path;

@@ -12,7 +12,7 @@
 
 namespace troupe::testkit {
 
-/// Path of the troupe-node binary, from TROUPE_NODE_BIN.
+/// Path of the troupe-node binary, from TROUPE_TEST_NODE_BIN.
 std::filesystem::path troupe_node_binary();
 
 /// A fresh, empty directory under the system's temporary directory, removed
