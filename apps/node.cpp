@@ -91,11 +91,8 @@ caf::expected<std::unique_ptr<node>> node::start(runtime::node_config cfg,
 node::node(runtime::node_config cfg, runtime::data_dir_lock lock,
            std::shared_ptr<runtime::log_context> logs,
            runtime::node_identity identity)
-  : cfg_(std::move(cfg)),
-    lock_(std::move(lock)),
-    logs_(std::move(logs)),
-    identity_(std::move(identity)) {
-}
+  : cfg_(std::move(cfg)), lock_(std::move(lock)), logs_(std::move(logs)),
+    identity_(std::move(identity)) {}
 
 caf::error node::start_system() {
   auto log = logs_->get("apps", "node");

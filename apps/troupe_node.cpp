@@ -45,8 +45,8 @@ std::string wait_for_stop(const sigset_t& signals,
     if (run_for) {
       auto left = std::max(clock::duration::zero(), deadline - clock::now());
       auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
-      auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(left
-                                                                        - secs);
+      auto nanos
+        = std::chrono::duration_cast<std::chrono::nanoseconds>(left - secs);
       timespec ts{.tv_sec = static_cast<time_t>(secs.count()),
                   .tv_nsec = static_cast<long>(nanos.count())};
       sig = sigtimedwait(&signals, &info, &ts);
@@ -71,9 +71,8 @@ int main(int argc, char** argv) {
   namespace rt = troupe::runtime;
   CLI::App app{"troupe-node: runs one Troupe node", "troupe-node"};
   app.footer(settings_help());
-  app.set_version_flag("--version", [] {
-    return rt::to_text(rt::this_build());
-  });
+  app.set_version_flag("--version",
+                       [] { return rt::to_text(rt::this_build()); });
   std::optional<std::string> config_file;
   std::optional<std::string> name;
   std::optional<std::string> listen;

@@ -27,8 +27,7 @@ caf::error io_error(std::string_view what, const std::filesystem::path& path,
 // Closes a file descriptor when it goes out of scope.
 class fd_guard {
 public:
-  explicit fd_guard(int fd) : fd_(fd) {
-  }
+  explicit fd_guard(int fd) : fd_(fd) {}
   fd_guard(const fd_guard&) = delete;
   fd_guard& operator=(const fd_guard&) = delete;
   ~fd_guard() {

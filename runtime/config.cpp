@@ -342,7 +342,9 @@ caf::error read_env_layer(const std::map<std::string, std::string>& env,
                           layers& out) {
   constexpr std::string_view prefixes[]
     = {"TROUPE_NODE_", "TROUPE_LOG_", "TROUPE_CLUSTER_", "TROUPE_SCHEDULER_"};
-  for (const auto& [var, value] : env) {
+  for (const auto& entry : env) {
+    const auto& var = entry.first;
+    const auto& value = entry.second;
     bool known = false;
     for (const auto& s : setting_table()) {
       if (s.info.env == var) {
@@ -353,9 +355,10 @@ caf::error read_env_layer(const std::map<std::string, std::string>& env,
         known = true;
       }
     }
-    bool claims_section = std::any_of(
-      std::begin(prefixes), std::end(prefixes),
-      [&var](std::string_view p) { return var.rfind(p, 0) == 0; });
+    bool claims_section = std::any_of(std::begin(prefixes), std::end(prefixes),
+                                      [&var](std::string_view p) {
+                                        return var.rfind(p, 0) == 0;
+                                      });
     if (!known && claims_section) {
       return config_error(fmt::format(
         "config: unknown environment variable {}={}: expected one of the "
@@ -366,8 +369,9 @@ caf::error read_env_layer(const std::map<std::string, std::string>& env,
   return {};
 }
 
-caf::error read_flag_layer(
-  const std::map<std::string, std::vector<std::string>>& flags, layers& out) {
+caf::error
+read_flag_layer(const std::map<std::string, std::vector<std::string>>& flags,
+                layers& out) {
   for (const auto& [key, values] : flags) {
     const auto* s = find_setting(key);
     if (s == nullptr) {
@@ -426,10 +430,12 @@ std::string to_string(const endpoint& ep) {
 
 caf::expected<std::chrono::milliseconds> parse_duration(std::string_view text) {
   using namespace std::chrono;
-  auto digits = std::find_if(text.begin(), text.end(), [](char c) {
-                  return !std::isdigit(static_cast<unsigned char>(c));
-                })
-                - text.begin();
+  auto digits
+    = std::find_if(text.begin(), text.end(),
+                   [](char c) {
+                     return !std::isdigit(static_cast<unsigned char>(c));
+                   })
+      - text.begin();
   auto unit = text.substr(static_cast<size_t>(digits));
   auto count = parse_uint<std::uint64_t>(text.substr(0, digits),
                                          std::uint64_t{1} << 40);
@@ -456,9 +462,9 @@ caf::expected<std::chrono::milliseconds> parse_duration(std::string_view text) {
 }
 
 caf::expected<log_level> parse_log_level(std::string_view text) {
-  for (auto level : {log_level::trace, log_level::debug, log_level::info,
-                     log_level::warn, log_level::error, log_level::critical,
-                     log_level::off}) {
+  for (auto level :
+       {log_level::trace, log_level::debug, log_level::info, log_level::warn,
+        log_level::error, log_level::critical, log_level::off}) {
     if (to_string(level) == text) {
       return level;
     }
@@ -542,9 +548,9 @@ caf::expected<node_config> load_config(const config_input& input) {
       continue;
     }
     if (auto expected = s.apply(cfg, i->second.values)) {
-      return config_error(fmt::format("config: {} = {:?} (from {}): expected {}",
-                                      s.info.key, join_values(i->second.values),
-                                      i->second.origin, *expected));
+      return config_error(fmt::format(
+        "config: {} = {:?} (from {}): expected {}", s.info.key,
+        join_values(i->second.values), i->second.origin, *expected));
     }
     data_dir_given = data_dir_given || s.info.key == "node.data_dir";
   }

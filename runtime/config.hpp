@@ -76,11 +76,11 @@ enum class config_source { defaults, file, environment, flag };
 
 /// One documented setting, for help texts and error messages.
 struct setting_info {
-  std::string_view key;         ///< e.g. `node.listen`
-  std::string_view env;         ///< e.g. `TROUPE_NODE_LISTEN`
-  std::string_view flag;        ///< e.g. `--listen`, or empty
-  std::string_view expected;    ///< what a valid value looks like
-  bool is_list;                 ///< accepts several values
+  std::string_view key;      ///< e.g. `node.listen`
+  std::string_view env;      ///< e.g. `TROUPE_NODE_LISTEN`
+  std::string_view flag;     ///< e.g. `--listen`, or empty
+  std::string_view expected; ///< what a valid value looks like
+  bool is_list;              ///< accepts several values
 };
 
 /// Returns every setting the configuration understands.

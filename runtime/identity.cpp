@@ -77,8 +77,8 @@ std::string render_identity(const node_identity& ident) {
 
 } // namespace
 
-caf::expected<node_identity> boot_identity(const std::filesystem::path& data_dir,
-                                           std::mt19937_64& rng) {
+caf::expected<node_identity>
+boot_identity(const std::filesystem::path& data_dir, std::mt19937_64& rng) {
   auto path = data_dir / identity_file_name;
   node_identity ident;
   std::error_code ec;
@@ -109,8 +109,7 @@ caf::expected<node_identity> boot_identity(const std::filesystem::path& data_dir
 }
 
 data_dir_lock::data_dir_lock(data_dir_lock&& other) noexcept
-  : fd_(std::exchange(other.fd_, -1)) {
-}
+  : fd_(std::exchange(other.fd_, -1)) {}
 
 data_dir_lock& data_dir_lock::operator=(data_dir_lock&& other) noexcept {
   if (this != &other) {

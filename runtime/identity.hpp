@@ -31,8 +31,8 @@ inline constexpr const char* identity_file_name = "node.identity";
 /// Reads the identity from `data_dir`, or creates it, then stores it with the
 /// incarnation increased by one (atomically, before returning). A corrupt file
 /// is set aside and replaced by a new identity; it never stops the boot.
-caf::expected<node_identity> boot_identity(const std::filesystem::path& data_dir,
-                                           std::mt19937_64& rng);
+caf::expected<node_identity>
+boot_identity(const std::filesystem::path& data_dir, std::mt19937_64& rng);
 
 /// Holds an exclusive lock on a data directory while alive, so that two
 /// nodes never share one. Movable, not copyable.
@@ -49,8 +49,7 @@ public:
   static caf::expected<data_dir_lock> acquire(const std::filesystem::path& dir);
 
 private:
-  explicit data_dir_lock(int fd) : fd_(fd) {
-  }
+  explicit data_dir_lock(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
 

@@ -132,7 +132,8 @@ metrics_registry::find_or_add(std::string_view name, std::string_view help,
       return s;
     }
   }
-  series s{.labels = std::move(labels), .c = nullptr, .g = nullptr, .h = nullptr};
+  series s{
+    .labels = std::move(labels), .c = nullptr, .g = nullptr, .h = nullptr};
   switch (type) {
     case kind::counter:
       s.c = std::make_unique<counter>();
@@ -154,8 +155,7 @@ counter& metrics_registry::add_counter(std::string_view name,
   return *find_or_add(name, help, kind::counter, std::move(labels)).c;
 }
 
-gauge& metrics_registry::add_gauge(std::string_view name,
-                                   std::string_view help,
+gauge& metrics_registry::add_gauge(std::string_view name, std::string_view help,
                                    metric_labels labels) {
   return *find_or_add(name, help, kind::gauge, std::move(labels)).g;
 }
@@ -199,12 +199,11 @@ std::string metrics_registry::render_prometheus() const {
           std::uint64_t cumulative = 0;
           for (size_t i = 0; i < counts.size(); ++i) {
             cumulative += counts[i];
-            auto le = i < duration_histogram::bounds_ns.size()
-                        ? fmt::format("{:g}",
-                                      static_cast<double>(
-                                        duration_histogram::bounds_ns[i])
-                                        / 1e9)
-                        : std::string{"+Inf"};
+            auto le
+              = i < duration_histogram::bounds_ns.size() ? fmt::format(
+                  "{:g}",
+                  static_cast<double>(duration_histogram::bounds_ns[i]) / 1e9)
+                                                         : std::string{"+Inf"};
             out += fmt::format("{}_bucket{} {}\n", fam.name,
                                render_labels(s.labels, "le", le), cumulative);
           }

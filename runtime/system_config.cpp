@@ -11,17 +11,17 @@ namespace troupe::runtime {
 
 system_config::system_config() {
   load<caf::io::middleman>();
-  add_error_category(
-    caf::atom("runtime"),
-    [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
-      auto text = "runtime: " + to_string(static_cast<errc>(code));
-      if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
-        text += ": " + ctx.get_as<std::string>(0);
-      } else if (!ctx.empty()) {
-        text += " " + caf::to_string(ctx);
-      }
-      return text;
-    });
+  add_error_category(caf::atom("runtime"), [](std::uint8_t code,
+                                              caf::atom_value,
+                                              const caf::message& ctx) {
+    auto text = "runtime: " + to_string(static_cast<errc>(code));
+    if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+      text += ": " + ctx.get_as<std::string>(0);
+    } else if (!ctx.empty()) {
+      text += " " + caf::to_string(ctx);
+    }
+    return text;
+  });
 }
 
 void system_config::apply(const node_config& cfg) {

@@ -36,9 +36,9 @@ struct node_fixture {
     return tk::read_text(data_dir() / "log" / "node.log");
   }
 
-  std::unique_ptr<tk::node_process> start(std::vector<std::string> extra = {},
-                                          std::map<std::string, std::string>
-                                            env = {}) {
+  std::unique_ptr<tk::node_process>
+  start(std::vector<std::string> extra = {},
+        std::map<std::string, std::string> env = {}) {
     std::vector<std::string> args{"--name", "t1@127.0.0.1", "--data-dir",
                                   data_dir().string()};
     // A free port unless the test sets the address itself.
@@ -202,8 +202,8 @@ TEST_CASE("--version prints version, commit, build type, compiler and CAF") {
   });
   CHECK_EQ(exit_code(proc->wait_exit(stop_deadline)), 0);
   auto out = proc->stdout_text();
-  for (auto field : {"troupe ", "commit:", "build type:", "compiler:",
-                     "CAF 0.17.6"}) {
+  for (auto field :
+       {"troupe ", "commit:", "build type:", "compiler:", "CAF 0.17.6"}) {
     CAPTURE(field);
     CHECK(contains(out, field));
   }

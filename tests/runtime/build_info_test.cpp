@@ -27,8 +27,8 @@ TEST_CASE("every build info field is filled") {
   CHECK_EQ(info.capnp_version.substr(0, 2), "0.");
   CHECK_EQ(info.spdlog_version.substr(0, 2), "1.");
   const char* src = std::getenv("TROUPE_SOURCE_DIR");
-  if (src != nullptr && std::filesystem::exists(std::filesystem::path{src}
-                                                / ".git")) {
+  if (src != nullptr
+      && std::filesystem::exists(std::filesystem::path{src} / ".git")) {
     // Built from a git checkout: the commit must be the real hash.
     CHECK_EQ(info.commit.size(), 40u);
     CHECK(std::all_of(info.commit.begin(), info.commit.end(), [](char c) {

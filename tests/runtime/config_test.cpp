@@ -57,7 +57,7 @@ TEST_CASE("flags beat the environment, which beats the file") {
   auto cfg = rt::load_config(input);
   REQUIRE(cfg);
   CHECK_EQ(cfg->full_name(), "from_flag@h3");
-  CHECK_EQ(cfg->listen.port, 5000);         // only the file set it
+  CHECK_EQ(cfg->listen.port, 5000); // only the file set it
   CHECK_EQ(cfg->level, rt::log_level::debug);
   input.flags.clear();
   cfg = rt::load_config(input);

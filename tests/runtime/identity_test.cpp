@@ -46,9 +46,9 @@ TEST_CASE("different data directories get different node ids") {
 TEST_CASE("a corrupt identity file is set aside and a new identity made") {
   troupe::testkit::temp_dir dir;
   auto path = dir.path() / rt::identity_file_name;
-  std::vector<std::string> garbages{
-    "", "node_id=zz\nincarnation=1\n",
-    "format=1\nnode_id=0123\nincarnation=x\n", std::string("\0\xff\x01", 3)};
+  std::vector<std::string> garbages{"", "node_id=zz\nincarnation=1\n",
+                                    "format=1\nnode_id=0123\nincarnation=x\n",
+                                    std::string("\0\xff\x01", 3)};
   for (const auto& garbage : garbages) {
     CAPTURE(garbage);
     std::ofstream{path, std::ios::binary | std::ios::trunc} << garbage;

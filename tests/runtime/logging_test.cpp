@@ -120,9 +120,8 @@ TEST_CASE("the log file is written and rotates at its size limit") {
 
 TEST_CASE("an unopenable log file is an error, not a crash") {
   troupe::testkit::temp_dir dir;
-  auto as_dir = rt::log_context::make({.node = "n9",
-                                       .console = false,
-                                       .file = dir.path()});
+  auto as_dir = rt::log_context::make(
+    {.node = "n9", .console = false, .file = dir.path()});
   CHECK_FALSE(as_dir);
 }
 

@@ -36,9 +36,9 @@ TEST_CASE("counters, gauges and histograms keep their values") {
   CHECK_EQ(h.count(), 3u);
   CHECK_EQ(h.sum(), 800ns + 3us + 20s);
   auto buckets = h.bucket_counts();
-  CHECK_EQ(buckets.front(), 1u);    // <= 1 µs
-  CHECK_EQ(buckets[2], 1u);         // <= 5 µs
-  CHECK_EQ(buckets.back(), 1u);     // +Inf
+  CHECK_EQ(buckets.front(), 1u); // <= 1 µs
+  CHECK_EQ(buckets[2], 1u);      // <= 5 µs
+  CHECK_EQ(buckets.back(), 1u);  // +Inf
 }
 
 TEST_CASE("the same name and labels give the same series") {
@@ -62,6 +62,7 @@ TEST_CASE("counters are exact under concurrent updates") {
   rt::metrics_registry reg;
   auto& c = reg.add_counter("troupe_concurrent_total", "c");
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&c] {
       for (int i = 0; i < 100000; ++i) {
@@ -77,8 +78,9 @@ TEST_CASE("counters are exact under concurrent updates") {
 
 TEST_CASE("rendering follows the Prometheus text format") {
   rt::metrics_registry reg;
-  reg.add_counter("troupe_routed_total", "Messages routed",
-                  {{"outcome", "local"}})
+  reg
+    .add_counter("troupe_routed_total", "Messages routed",
+                 {{"outcome", "local"}})
     .inc(7);
   reg.add_gauge("troupe_info", "Escaped \"label\"", {{"v", "a\"b\\c\nd"}})
     .set(1);

@@ -47,7 +47,7 @@ deterministic_system::probe::probe(deterministic_system& ds)
         inbox->push_back(view.move_content_to_message());
         return caf::message{};
       });
-    return caf::behavior{[](caf::unit_t) {}};
+    return caf::behavior{[](const caf::unit_t&) {}};
   });
 }
 

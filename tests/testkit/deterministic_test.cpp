@@ -27,26 +27,26 @@ TEST_CASE("two actors exchange messages on the test thread, one at a time") {
       return caf::make_message(pong_atom::value, n);
     }};
   });
-  auto pinger = ds.spawn([handler_threads, ponger](caf::event_based_actor*
-                                                     self) {
-    return caf::behavior{
-      [self, ponger](start_atom, int start) {
-        self->send(ponger, ping_atom::value, start);
-      },
-      [self, ponger, handler_threads](pong_atom, int n) {
-        handler_threads->push_back(std::this_thread::get_id());
-        if (n < 5) {
-          self->send(ponger, ping_atom::value, n + 1);
-        }
-      },
-    };
-  });
+  auto pinger
+    = ds.spawn([handler_threads, ponger](caf::event_based_actor* self) {
+        return caf::behavior{
+          [self, ponger](start_atom, int start) {
+            self->send(ponger, ping_atom::value, start);
+          },
+          [self, ponger, handler_threads](pong_atom, int n) {
+            handler_threads->push_back(std::this_thread::get_id());
+            if (n < 5) {
+              self->send(ponger, ping_atom::value, n + 1);
+            }
+          },
+        };
+      });
   ds.run(); // both actors initialize
   caf::anon_send(pinger, start_atom::value, 1);
-  CHECK(ds.run_once());              // pinger handles start
-  CHECK(ds.run_once());              // ponger handles ping 1
+  CHECK(ds.run_once()); // pinger handles start
+  CHECK(ds.run_once()); // ponger handles ping 1
   CHECK_EQ(handler_threads->size(), 1u);
-  CHECK_EQ(ds.run(), 9u);            // the remaining 4 pongs and pings + 1
+  CHECK_EQ(ds.run(), 9u); // the remaining 4 pongs and pings + 1
   CHECK_FALSE(ds.run_once());
   REQUIRE_EQ(handler_threads->size(), 10u);
   for (auto id : *handler_threads) {
@@ -72,11 +72,11 @@ TEST_CASE("a probe receives the replies to messages sent in its name") {
 TEST_CASE("timers fire only when the test advances the clock") {
   troupe::testkit::deterministic_system ds;
   troupe::testkit::deterministic_system::probe probe{ds};
-  auto delayed = ds.spawn([probe = probe.handle()](caf::event_based_actor*
-                                                     self) {
-    self->delayed_send(probe, std::chrono::seconds{5}, caf::atom("tick"));
-    return caf::behavior{[](caf::unit_t) {}};
-  });
+  auto delayed
+    = ds.spawn([probe = probe.handle()](caf::event_based_actor* self) {
+        self->delayed_send(probe, std::chrono::seconds{5}, caf::atom("tick"));
+        return caf::behavior{[](const caf::unit_t&) {}};
+      });
   ds.run();
   CHECK_EQ(probe.size(), 0u);
   ds.advance(std::chrono::seconds{4});

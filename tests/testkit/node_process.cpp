@@ -29,8 +29,8 @@ std::filesystem::path troupe_node_binary() {
 }
 
 temp_dir::temp_dir() {
-  auto pattern = (std::filesystem::temp_directory_path() / "troupe-test-XXXXXX")
-                   .string();
+  auto pattern
+    = (std::filesystem::temp_directory_path() / "troupe-test-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     throw std::runtime_error(std::string{"mkdtemp: "} + std::strerror(errno));
   }
@@ -62,10 +62,12 @@ node_process::node_process(options opts) : opts_(std::move(opts)) {
     env[k] = v;
   }
   std::vector<std::string> env_strings;
+  env_strings.reserve(env.size());
   for (const auto& [k, v] : env) {
-    env_strings.push_back(k + "=" + v);
+    env_strings.emplace_back(k).append("=").append(v);
   }
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (auto& s : env_strings) {
     envp.push_back(s.data());
   }
@@ -73,6 +75,7 @@ node_process::node_process(options opts) : opts_(std::move(opts)) {
   std::vector<std::string> args{opts_.binary.string()};
   args.insert(args.end(), opts_.args.begin(), opts_.args.end());
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) {
     argv.push_back(a.data());
   }

@@ -9,10 +9,10 @@ namespace troupe::testkit {
 
 /// Polls `condition` until it holds or `deadline` has passed; returns whether
 /// it held. The poll interval only bounds how late success is noticed.
-inline bool wait_until(const std::function<bool()>& condition,
-                       std::chrono::milliseconds deadline,
-                       std::chrono::milliseconds poll
-                       = std::chrono::milliseconds{5}) {
+inline bool
+wait_until(const std::function<bool()>& condition,
+           std::chrono::milliseconds deadline,
+           std::chrono::milliseconds poll = std::chrono::milliseconds{5}) {
   auto end = std::chrono::steady_clock::now() + deadline;
   for (;;) {
     if (condition()) {
