@@ -15,8 +15,12 @@ namespace troupe {
 
 // The actor system and the configuration it keeps a reference to.
 struct node::impl {
-  explicit impl(const runtime::node_config& node_cfg) {
+  impl(const runtime::node_config& node_cfg,
+       std::shared_ptr<runtime::log_context> logs,
+       std::shared_ptr<runtime::crash_log> crashes) {
     cfg.apply(node_cfg);
+    cfg.logs = std::move(logs);
+    cfg.crashes = std::move(crashes);
     system.emplace(cfg);
   }
   runtime::system_config cfg;
@@ -96,7 +100,12 @@ node::node(runtime::node_config cfg, runtime::data_dir_lock lock,
 
 caf::error node::start_system() {
   auto log = logs_->get("apps", "node");
-  impl_ = std::make_unique<impl>(cfg_);
+  auto crashes = runtime::crash_log::open(
+    cfg_.data_dir / "log", cfg_.log_max_file_bytes, cfg_.log_max_files);
+  if (!crashes) {
+    return std::move(crashes.error());
+  }
+  impl_ = std::make_unique<impl>(cfg_, logs_, std::move(*crashes));
   auto port = impl_->system->middleman().open(cfg_.listen.port,
                                               cfg_.listen.host.c_str(), true);
   if (!port) {

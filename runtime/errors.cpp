@@ -22,6 +22,17 @@ std::string to_string(errc code) {
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }
 
+std::string render_error(std::string_view category, std::string code_name,
+                         const caf::message& context) {
+  auto text = std::string{category} + ": " + std::move(code_name);
+  if (context.size() == 1 && context.match_element<std::string>(0)) {
+    text += ": " + context.get_as<std::string>(0);
+  } else if (!context.empty()) {
+    text += " " + caf::to_string(context);
+  }
+  return text;
+}
+
 std::string describe(const caf::error& err) {
   const auto& ctx = err.context();
   if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/error.hpp>
 #include <caf/make_message.hpp>
@@ -36,6 +37,12 @@ inline constexpr const char* runtime_error_category = "runtime";
 CAF_ERROR_CODE_ENUM(troupe::runtime::errc, "runtime")
 
 namespace troupe::runtime {
+
+/// Renders an error category's code name followed by its context, e.g.
+/// `runtime: data_dir_locked: held by pid 7`; used by the error renderers
+/// that every layer registers with CAF.
+std::string render_error(std::string_view category, std::string code_name,
+                         const caf::message& context);
 
 /// Returns the human-readable text of `err`: its context string if it
 /// carries one, otherwise CAF's rendering.

@@ -3,6 +3,7 @@
 
 #include "runtime/errors.hpp"
 
+#include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/message.hpp>
@@ -11,6 +12,9 @@ namespace troupe::runtime {
 
 system_config::system_config() {
   load<caf::io::middleman>();
+  if (auto made = log_context::make({.node = "troupe"})) {
+    logs = std::move(*made);
+  }
   add_error_category(caf::atom("runtime"), [](std::uint8_t code,
                                               caf::atom_value,
                                               const caf::message& ctx) {
@@ -22,6 +26,10 @@ system_config::system_config() {
     }
     return text;
   });
+}
+
+const system_config* troupe_config(const caf::actor_system& sys) {
+  return dynamic_cast<const system_config*>(&sys.config());
 }
 
 void system_config::apply(const node_config& cfg) {

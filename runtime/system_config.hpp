@@ -2,8 +2,17 @@
 #pragma once
 
 #include "runtime/config.hpp"
+#include "runtime/crash_log.hpp"
+#include "runtime/logging.hpp"
+
+#include <memory>
+#include <string>
 
 #include <caf/actor_system_config.hpp>
+
+namespace caf {
+class actor_system;
+} // namespace caf
 
 namespace troupe::runtime {
 
@@ -22,6 +31,17 @@ public:
   /// Switches to CAF's deterministic test scheduler (no worker threads;
   /// the test drives every message).
   void use_test_scheduler();
+
+  /// The node's logging context, reachable from every actor of the system.
+  /// Defaults to a console-only context for node `troupe`.
+  std::shared_ptr<log_context> logs;
+
+  /// The node's crash-report log; null if crash reports go to the log only.
+  std::shared_ptr<crash_log> crashes;
 };
+
+/// Returns the Troupe configuration `sys` was built from, or null if it was
+/// built from a plain CAF configuration.
+const system_config* troupe_config(const caf::actor_system& sys);
 
 } // namespace troupe::runtime
