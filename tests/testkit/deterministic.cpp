@@ -6,8 +6,12 @@
 
 namespace troupe::testkit {
 
-deterministic_system::deterministic_system() {
+deterministic_system::deterministic_system(
+  const std::function<void(runtime::system_config&)>& configure) {
   cfg_.use_test_scheduler();
+  if (configure) {
+    configure(cfg_);
+  }
   sys_ = std::make_unique<caf::actor_system>(cfg_);
   sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
 }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -26,7 +27,10 @@ namespace troupe::testkit {
 /// The deterministic actor system. Construct one per test case.
 class deterministic_system {
 public:
-  deterministic_system();
+  /// `configure` may adjust the configuration (register types, set the
+  /// node's logs) before the system is built.
+  explicit deterministic_system(
+    const std::function<void(runtime::system_config&)>& configure = {});
   deterministic_system(const deterministic_system&) = delete;
   deterministic_system& operator=(const deterministic_system&) = delete;
   ~deterministic_system();
