@@ -24,6 +24,7 @@
 #pragma once
 
 #include "actors/atoms.hpp"
+#include "actors/crash_report.hpp"
 #include "actors/errors.hpp"
 #include "actors/registry.hpp"
 
@@ -102,26 +103,13 @@ struct start_options {
 
 namespace detail {
 
-/// Non-template part of the server: crash reports and logging.
+/// What every server has, whatever its type.
 struct server_base {
   caf::event_based_actor* self = nullptr;
   std::string name;
   caf::actor_addr parent;
   bool trapping = false;
   bool terminated = false;
-
-  /// Writes a crash report to the node's log and crash-report log.
-  void report_crash(const std::string& last_message, const std::string& status,
-                    const caf::error& reason) const;
-
-  /// Logs a message the server had no use for.
-  void log_unexpected(const caf::message& msg) const;
-
-  /// Whether `reason` is one OTP reports as a crash (not normal/shutdown).
-  static bool is_abnormal(const caf::error& reason);
-
-  /// Turns the exception in flight into an error value.
-  static caf::error to_error(const std::exception_ptr& eptr);
 };
 
 } // namespace detail
@@ -218,14 +206,23 @@ public:
   void stop(caf::error reason) {
     run_terminate(reason);
     if (is_abnormal(reason)) {
-      report_crash(current_message(), status(), reason);
+      crash(current_message_text(self), reason);
     }
     self->quit(std::move(reason));
   }
 
-  std::string current_message() const {
-    auto* elem = self->current_mailbox_element();
-    return elem == nullptr ? std::string{} : caf::to_string(elem->content());
+  void crash(const std::string& last_message, const caf::error& reason) {
+    auto state = status();
+    report_crash(self,
+                 {.behaviour = "gen_server",
+                  .name = name,
+                  .last_message = last_message,
+                  .status = state},
+                 reason);
+  }
+
+  void unexpected(const caf::message& msg) {
+    log_unexpected(self, "gen_server", name, msg);
   }
 
   // Everything the interface does not handle.
@@ -243,7 +240,7 @@ public:
         return caf::message{};
       }
     }
-    log_unexpected(msg);
+    unexpected(msg);
     if (is_request) {
       return caf::make_error(errc::unexpected_request, caf::to_string(msg));
     }
@@ -264,7 +261,7 @@ public:
     if constexpr (detail::has_handle_info<Server>) {
       server.handle_info(ctx, caf::make_message(std::move(em)));
     } else {
-      log_unexpected(caf::make_message(em));
+      unexpected(caf::make_message(em));
     }
   }
 
@@ -272,15 +269,15 @@ public:
     if constexpr (detail::has_handle_info<Server>) {
       server.handle_info(ctx, caf::make_message(std::move(dm)));
     } else {
-      log_unexpected(caf::make_message(dm));
+      unexpected(caf::make_message(dm));
     }
   }
 
   caf::error on_exception(std::exception_ptr& eptr) {
-    auto reason = to_error(eptr);
-    auto last = current_message();
+    auto reason = exception_to_error(eptr);
+    auto last = current_message_text(self);
     run_terminate(reason);
-    report_crash(last, status(), reason);
+    crash(last, reason);
     return reason;
   }
 
