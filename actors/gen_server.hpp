@@ -41,6 +41,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/message_view.hpp>
 #include <caf/response_type.hpp>
 #include <caf/scoped_actor.hpp>
@@ -374,6 +375,35 @@ spawn_server(caf::actor_system& sys, const start_options& opts, Args... args) {
   return handle;
 }
 
+namespace detail {
+
+/// Sends `init_atom` to a spawned behaviour and waits for the outcome.
+template <class Handle>
+caf::expected<started<Handle>> await_init(caf::actor_system& sys,
+                                          const caf::actor& spawned,
+                                          std::chrono::milliseconds timeout) {
+  caf::expected<started<Handle>> result{caf::error{}};
+  caf::scoped_actor starter{sys};
+  starter->request(spawned, timeout, init_atom::value)
+    .receive(
+      [&](caf::atom_value outcome) {
+        result = started<Handle>{
+          .handle = caf::actor_cast<Handle>(spawned),
+          .ignored = outcome == ignored_atom::value,
+        };
+      },
+      [&](caf::error& err) {
+        if (err == caf::sec::request_timeout) {
+          caf::anon_send_exit(spawned, caf::exit_reason::kill);
+          err = caf::make_error(errc::init_timeout);
+        }
+        result = std::move(err);
+      });
+  return result;
+}
+
+} // namespace detail
+
 /// Starts a server and returns once its `init` has finished: the handle,
 /// or `ignored`, or the error `init` stopped with (`errc::name_taken` if the
 /// name is held; `errc::init_timeout`, and the server killed, if `init` took
@@ -382,29 +412,12 @@ spawn_server(caf::actor_system& sys, const start_options& opts, Args... args) {
 template <class Server, class... Args>
 caf::expected<started<server_handle<Server>>>
 start(caf::actor_system& sys, const start_options& opts, Args... args) {
-  using handle_type = server_handle<Server>;
   auto spawned = spawn_server<Server>(sys, opts, std::move(args)...);
   if (!spawned) {
     return std::move(spawned.error());
   }
-  caf::expected<started<handle_type>> result{caf::error{}};
-  caf::scoped_actor starter{sys};
-  starter->request(*spawned, opts.init_timeout, init_atom::value)
-    .receive(
-      [&](caf::atom_value outcome) {
-        result = started<handle_type>{
-          .handle = caf::actor_cast<handle_type>(*spawned),
-          .ignored = outcome == ignored_atom::value,
-        };
-      },
-      [&](caf::error& err) {
-        if (err == caf::sec::request_timeout) {
-          caf::anon_send_exit(*spawned, caf::exit_reason::kill);
-          err = caf::make_error(errc::init_timeout);
-        }
-        result = std::move(err);
-      });
-  return result;
+  return detail::await_init<server_handle<Server>>(sys, *spawned,
+                                                   opts.init_timeout);
 }
 
 namespace detail {
