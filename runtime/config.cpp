@@ -185,6 +185,18 @@ std::optional<std::string> apply_threads(node_config& cfg,
   return std::nullopt;
 }
 
+std::optional<std::string> apply_policy(node_config& cfg,
+                                        const std::vector<std::string>& v) {
+  if (v.size() == 1 && v.front() == "stealing") {
+    cfg.policy = scheduler_policy::stealing;
+  } else if (v.size() == 1 && v.front() == "sharing") {
+    cfg.policy = scheduler_policy::sharing;
+  } else {
+    return "stealing or sharing";
+  }
+  return std::nullopt;
+}
+
 const std::vector<setting>& setting_table() {
   static const std::vector<setting> table{
     {{"node.name", "TROUPE_NODE_NAME", "--name", "name or name@host", false},
@@ -206,6 +218,9 @@ const std::vector<setting>& setting_table() {
      apply_join},
     {{"scheduler.threads", "TROUPE_SCHEDULER_THREADS", "", "0 to 256", false},
      apply_threads},
+    {{"scheduler.policy", "TROUPE_SCHEDULER_POLICY", "", "stealing|sharing",
+      false},
+     apply_policy},
   };
   return table;
 }

@@ -36,6 +36,14 @@ void system_config::apply(const node_config& cfg) {
   if (cfg.scheduler_threads > 0) {
     set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
   }
+  switch (cfg.policy) {
+    case scheduler_policy::stealing:
+      set("scheduler.policy", caf::atom("stealing"));
+      break;
+    case scheduler_policy::sharing:
+      set("scheduler.policy", caf::atom("sharing"));
+      break;
+  }
 }
 
 void system_config::use_test_scheduler() {

@@ -44,6 +44,15 @@ TEST_CASE("with no input the embedded defaults apply") {
   CHECK_EQ(cfg->data_dir, std::filesystem::path{"data/n1"});
   CHECK_EQ(cfg->level, rt::log_level::info);
   CHECK(cfg->join.empty());
+  CHECK_EQ(cfg->policy, rt::scheduler_policy::stealing);
+}
+
+TEST_CASE("the scheduler policy can be set to work sharing") {
+  rt::config_input input;
+  input.environment["TROUPE_SCHEDULER_POLICY"] = "sharing";
+  auto cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_EQ(cfg->policy, rt::scheduler_policy::sharing);
 }
 
 TEST_CASE("flags beat the environment, which beats the file") {
@@ -138,6 +147,7 @@ TEST_CASE("every bad value is named with its key, value, origin and "
     {"cluster.join", "host", "seed addresses"},
     {"cluster.join", "host:0", "seed addresses"},
     {"scheduler.threads", "1000", "0 (CAF's default) to 256"},
+    {"scheduler.policy", "fair", "stealing or sharing"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.key);
