@@ -170,19 +170,14 @@ public:
   /// Starts a manager, registering it under `opts.name` if given.
   static caf::expected<event_manager> start(caf::actor_system& sys,
                                             const start_options& opts = {}) {
-    if (!opts.name.empty() && !opts.registry) {
-      return caf::make_error(caf::sec::invalid_argument,
-                             "a manager name needs start_options::registry");
+    auto handle = detail::spawn_named(sys, opts,
+                                      [opts](caf::event_based_actor* self) {
+                                        return behavior(self, opts);
+                                      });
+    if (!handle) {
+      return std::move(handle.error());
     }
-    auto handle = sys.spawn(
-      [opts](caf::event_based_actor* self) { return behavior(self, opts); });
-    if (!opts.name.empty()) {
-      if (auto err = opts.registry->register_name(opts.name, handle)) {
-        caf::anon_send_exit(handle, caf::exit_reason::kill);
-        return err;
-      }
-    }
-    return event_manager{sys, std::move(handle)};
+    return event_manager{sys, std::move(*handle)};
   }
 
   /// Adds a handler under `id`; fails if the id is taken or `init` fails.

@@ -329,6 +329,29 @@ struct started {
   bool ignored = false;
 };
 
+namespace detail {
+
+/// Spawns a behaviour's actor with `fun` and registers it under the name in
+/// `opts`, if any; shared by every behaviour's spawn function.
+template <class F>
+caf::expected<caf::actor>
+spawn_named(caf::actor_system& sys, const start_options& opts, F fun) {
+  if (!opts.name.empty() && !opts.registry) {
+    return caf::make_error(caf::sec::invalid_argument,
+                           "a name needs start_options::registry");
+  }
+  auto handle = sys.spawn(std::move(fun));
+  if (!opts.name.empty()) {
+    if (auto err = opts.registry->register_name(opts.name, handle)) {
+      caf::anon_send_exit(handle, caf::exit_reason::kill);
+      return err;
+    }
+  }
+  return handle;
+}
+
+} // namespace detail
+
 /// Spawns a server that waits for `init_atom` before running `init`, and
 /// registers its name if `opts` has one (`errc::name_taken` if held).
 /// Messages that arrive before `init` has finished wait in the mailbox.
@@ -365,14 +388,7 @@ spawn_server(caf::actor_system& sys, const start_options& opts, Args... args) {
       },
     };
   };
-  auto handle = sys.spawn(fun);
-  if (!opts.name.empty()) {
-    if (auto err = opts.registry->register_name(opts.name, handle)) {
-      caf::anon_send_exit(handle, caf::exit_reason::kill);
-      return err;
-    }
-  }
-  return handle;
+  return detail::spawn_named(sys, opts, std::move(fun));
 }
 
 namespace detail {

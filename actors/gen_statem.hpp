@@ -227,16 +227,27 @@ public:
   void stop(caf::error reason) {
     run_terminate(reason);
     if (is_abnormal(reason)) {
-      auto st = status();
-      auto last = current_message_text(self);
-      report_crash(self,
-                   {.behaviour = "gen_statem",
-                    .name = name,
-                    .last_message = last,
-                    .status = st},
-                   reason);
+      crash(current_message_text(self), reason);
     }
     self->quit(std::move(reason));
+  }
+
+  void crash(const std::string& last_message, const caf::error& reason) {
+    auto st = status();
+    report_crash(self,
+                 {.behaviour = "gen_statem",
+                  .name = name,
+                  .last_message = last_message,
+                  .status = st},
+                 reason);
+  }
+
+  caf::error on_exception(std::exception_ptr& eptr) {
+    auto reason = exception_to_error(eptr);
+    auto last = current_message_text(self);
+    run_terminate(reason);
+    crash(last, reason);
+    return reason;
   }
 
   void enter(const state_type& old) {
@@ -402,10 +413,6 @@ void statem_context<Machine>::stop(caf::error reason) {
 template <class Machine, class... Args>
 caf::expected<caf::actor>
 spawn_statem(caf::actor_system& sys, const start_options& opts, Args... args) {
-  if (!opts.name.empty() && !opts.registry) {
-    return caf::make_error(caf::sec::invalid_argument,
-                           "a state machine name needs a registry");
-  }
   auto fun = [opts, args...](caf::event_based_actor* self) mutable {
     auto core = std::make_shared<statem_core<Machine>>();
     core->self = self;
@@ -416,17 +423,7 @@ spawn_statem(caf::actor_system& sys, const start_options& opts, Args... args) {
     self->set_default_handler(caf::skip);
     self->set_exception_handler(
       [core](caf::scheduled_actor*, std::exception_ptr& eptr) {
-        auto reason = exception_to_error(eptr);
-        auto last = current_message_text(core->self);
-        core->run_terminate(reason);
-        auto st = core->status();
-        report_crash(core->self,
-                     {.behaviour = "gen_statem",
-                      .name = core->name,
-                      .last_message = last,
-                      .status = st},
-                     reason);
-        return reason;
+        return core->on_exception(eptr);
       });
     return caf::behavior{
       [core, args...](init_atom) mutable -> caf::result<caf::atom_value> {
@@ -434,14 +431,7 @@ spawn_statem(caf::actor_system& sys, const start_options& opts, Args... args) {
       },
     };
   };
-  auto handle = sys.spawn(fun);
-  if (!opts.name.empty()) {
-    if (auto err = opts.registry->register_name(opts.name, handle)) {
-      caf::anon_send_exit(handle, caf::exit_reason::kill);
-      return err;
-    }
-  }
-  return handle;
+  return detail::spawn_named(sys, opts, std::move(fun));
 }
 
 /// Starts a state machine and returns once `init` has finished (see
