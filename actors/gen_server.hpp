@@ -180,15 +180,17 @@ template <class Server>
 class server_core : public detail::server_base {
 public:
   server_core() : ctx(*this) {
-    ctx.server_ = &server;
+    ctx.server_ = &*server;
   }
 
-  Server server;
+  /// The user's server; destroyed when the actor exits, so that promises it
+  /// holds (which keep the actor referenced) never form a cycle.
+  std::optional<Server> server{std::in_place};
   server_context<Server> ctx;
 
   std::string status() const {
     if constexpr (detail::has_format_status<Server>) {
-      return server.format_status();
+      return server->format_status();
     } else {
       return {};
     }
@@ -200,7 +202,7 @@ public:
     }
     terminated = true;
     if constexpr (detail::has_terminate<Server>) {
-      server.terminate(ctx, reason);
+      server->terminate(ctx, reason);
     }
   }
 
@@ -237,7 +239,7 @@ public:
     bool is_request = elem != nullptr && elem->mid.is_request();
     if constexpr (detail::has_handle_info<Server>) {
       if (!is_request) {
-        server.handle_info(ctx, msg);
+        server->handle_info(ctx, msg);
         return caf::message{};
       }
     }
@@ -260,7 +262,7 @@ public:
       return;
     }
     if constexpr (detail::has_handle_info<Server>) {
-      server.handle_info(ctx, caf::make_message(std::move(em)));
+      server->handle_info(ctx, caf::make_message(std::move(em)));
     } else {
       unexpected(caf::make_message(em));
     }
@@ -268,7 +270,7 @@ public:
 
   void on_down(caf::down_msg& dm) {
     if constexpr (detail::has_handle_info<Server>) {
-      server.handle_info(ctx, caf::make_message(std::move(dm)));
+      server->handle_info(ctx, caf::make_message(std::move(dm)));
     } else {
       unexpected(caf::make_message(dm));
     }
@@ -284,14 +286,14 @@ public:
 
   template <class... Args>
   caf::result<caf::atom_value> run_init(Args&... args) {
-    auto result = server.init(ctx, args...);
+    auto result = server->init(ctx, args...);
     switch (result.outcome()) {
       case init_result::kind::ok: {
         self->set_default_handler(
           [this](caf::scheduled_actor*, caf::message_view& view) {
             return on_other(view);
           });
-        auto handlers = server.handlers(ctx);
+        auto handlers = server->handlers(ctx);
         self->become(std::move(handlers.unbox()));
         return started_atom::value;
       }
@@ -369,6 +371,7 @@ spawn_server(caf::actor_system& sys, const start_options& opts, Args... args) {
     core->self = self;
     core->name = opts.name;
     core->parent = opts.parent.address();
+    self->attach_functor([core] { core->server.reset(); });
     if (opts.parent) {
       self->link_to(opts.parent);
     }

@@ -161,7 +161,8 @@ class statem_core {
 public:
   using state_type = typename Machine::state_type;
 
-  Machine machine;
+  /// The user's machine; destroyed when the actor exits (see server_core).
+  std::optional<Machine> machine{std::in_place};
   statem_context<Machine> ctx;
   caf::event_based_actor* self = nullptr;
   std::string name;
@@ -185,7 +186,7 @@ public:
     if constexpr (requires(const Machine& m) {
                     { m.format_status() } -> std::convertible_to<std::string>;
                   }) {
-      return machine.format_status();
+      return machine->format_status();
     } else {
       return {};
     }
@@ -220,7 +221,7 @@ public:
     }
     terminated = true;
     if constexpr (requires(Machine & m) { m.terminate(ctx, reason); }) {
-      machine.terminate(ctx, reason);
+      machine->terminate(ctx, reason);
     }
   }
 
@@ -253,7 +254,7 @@ public:
   void enter(const state_type& old) {
     if constexpr (requires(Machine & m) { m.on_enter(ctx, old); }) {
       in_enter = true;
-      machine.on_enter(ctx, old);
+      machine->on_enter(ctx, old);
       in_enter = false;
     }
   }
@@ -337,7 +338,7 @@ public:
     }
     postponed = false;
     reply.reset();
-    machine.handle_event(ctx, type, content);
+    machine->handle_event(ctx, type, content);
     if (postponed) {
       pending_state.reset();
       return caf::skip;
@@ -375,7 +376,7 @@ public:
 
   template <class... Args>
   caf::result<caf::atom_value> run_init(Args&... args) {
-    auto result = machine.init(ctx, args...);
+    auto result = machine->init(ctx, args...);
     if (result.ignored) {
       self->quit();
       return ignored_atom::value;
@@ -417,6 +418,7 @@ spawn_statem(caf::actor_system& sys, const start_options& opts, Args... args) {
     auto core = std::make_shared<statem_core<Machine>>();
     core->self = self;
     core->name = opts.name;
+    self->attach_functor([core] { core->machine.reset(); });
     if (opts.parent) {
       self->link_to(opts.parent);
     }
