@@ -249,7 +249,13 @@ private:
     st->self = self;
     st->name = opts.name;
     if (opts.parent) {
-      self->link_to(opts.parent);
+      self->monitor(opts.parent); // see start_options::parent
+      self->set_down_handler(
+        [self, parent = opts.parent.address()](caf::down_msg& dm) {
+          if (dm.source == parent) {
+            self->quit(std::move(dm.reason));
+          }
+        });
     }
     self->attach_functor(
       [st](const caf::error& reason) { st->terminate_all(reason); });

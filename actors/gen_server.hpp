@@ -97,8 +97,10 @@ struct start_options {
   std::shared_ptr<name_registry> registry{};
   /// How long the starter waits for `init`.
   std::chrono::milliseconds init_timeout{default_call_timeout};
-  /// Link the server to this actor (OTP's start_link); its exit signals are
-  /// the parent's (see `server_context::trap_exits`).
+  /// The server's parent (OTP's start_link): when it exits, the server
+  /// reacts as to an exit signal from its parent (see
+  /// `server_context::trap_exits`). CAF links are two-way and a `kill`
+  /// would travel up, so the server monitors its parent instead.
   caf::actor parent{};
 };
 
@@ -269,6 +271,12 @@ public:
   }
 
   void on_down(caf::down_msg& dm) {
+    if (dm.source == parent) {
+      // The parent's exit acts as OTP's exit signal from a linked parent.
+      caf::exit_msg em{dm.source, std::move(dm.reason)};
+      on_exit_signal(em);
+      return;
+    }
     if constexpr (detail::has_handle_info<Server>) {
       server->handle_info(ctx, caf::make_message(std::move(dm)));
     } else {
@@ -366,14 +374,17 @@ spawn_server(caf::actor_system& sys, const start_options& opts, Args... args) {
     return caf::make_error(caf::sec::invalid_argument,
                            "a server name needs start_options::registry");
   }
-  auto fun = [opts, args...](caf::event_based_actor* self) mutable {
+  auto fun = [opts = opts, args...](caf::event_based_actor* self) mutable {
     auto core = std::make_shared<server_core<Server>>();
     core->self = self;
     core->name = opts.name;
     core->parent = opts.parent.address();
     self->attach_functor([core] { core->server.reset(); });
     if (opts.parent) {
-      self->link_to(opts.parent);
+      // Monitored, not linked: CAF's links are two-way, and a child killed
+      // with `kill` must not take its parent down.
+      self->monitor(opts.parent);
+      opts.parent = nullptr; // keep no strong handle
     }
     self->set_default_handler(caf::skip);
     self->set_exception_handler(

@@ -166,6 +166,7 @@ public:
   statem_context<Machine> ctx;
   caf::event_based_actor* self = nullptr;
   std::string name;
+  caf::actor_addr parent;
   std::optional<state_type> state;
   std::optional<state_type> pending_state;
   bool in_enter = false;
@@ -241,6 +242,17 @@ public:
                   .last_message = last_message,
                   .status = st},
                  reason);
+  }
+
+  // Down messages of monitored actors other than the parent are info
+  // events.
+  void on_event_down(caf::down_msg& dm) {
+    event_gen = 0;
+    machine->handle_event(ctx, event_type::info,
+                          caf::make_message(std::move(dm)));
+    if (apply_transition()) {
+      self->become(caf::behavior{[](const caf::unit_t&) {}});
+    }
   }
 
   caf::error on_exception(std::exception_ptr& eptr) {
@@ -414,14 +426,24 @@ void statem_context<Machine>::stop(caf::error reason) {
 template <class Machine, class... Args>
 caf::expected<caf::actor>
 spawn_statem(caf::actor_system& sys, const start_options& opts, Args... args) {
-  auto fun = [opts, args...](caf::event_based_actor* self) mutable {
+  auto fun = [opts = opts, args...](caf::event_based_actor* self) mutable {
     auto core = std::make_shared<statem_core<Machine>>();
     core->self = self;
     core->name = opts.name;
+    core->parent = opts.parent.address();
     self->attach_functor([core] { core->machine.reset(); });
     if (opts.parent) {
-      self->link_to(opts.parent);
+      self->monitor(opts.parent); // see start_options::parent
+      opts.parent = nullptr;
     }
+    self->set_down_handler(
+      [core, parent = core->parent](caf::scheduled_actor*, caf::down_msg& dm) {
+        if (dm.source == parent) {
+          core->stop(std::move(dm.reason));
+        } else {
+          core->on_event_down(dm);
+        }
+      });
     self->set_default_handler(caf::skip);
     self->set_exception_handler(
       [core](caf::scheduled_actor*, std::exception_ptr& eptr) {

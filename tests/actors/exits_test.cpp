@@ -79,9 +79,11 @@ struct expectation {
   bool info_gets_exit;
 };
 
-// OTP's rules, with CAF's `kill` (never trappable) for OTP's kill/killed.
+// OTP's rules. A parent killed with `kill` reaches a trapping server as
+// OTP's trappable `killed` (the server monitors its parent); CAF's `kill`
+// over a link from any other actor is never trappable.
 expectation expected(who from, reason_kind r, bool trapping) {
-  if (r == reason_kind::kill) {
+  if (r == reason_kind::kill && !(from == who::parent && trapping)) {
     return {
       .survives = false, .terminate_runs = false, .info_gets_exit = false};
   }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "actors/errors.hpp"
+#include "supervision/errors.hpp"
 #include "actors/registry.hpp"
 #include "runtime/crash_log.hpp"
 #include "runtime/logging.hpp"
@@ -37,7 +38,7 @@ struct actor_fixture {
     auto crashes = runtime::crash_log::open(dir.path());
     REQUIRE(crashes);
     cfg.crashes = *crashes;
-    actors::add_actors_types(cfg);
+    supervision::add_supervision_types(cfg);
     cfg.set("scheduler.max-threads", size_t{2});
     sys.emplace(cfg);
   }

@@ -1,0 +1,45 @@
+// Error codes of the supervision layer.
+#include "supervision/errors.hpp"
+
+#include "actors/errors.hpp"
+#include "runtime/errors.hpp"
+
+#include <caf/atom.hpp>
+
+namespace troupe::supervision {
+
+std::string to_string(errc code) {
+  switch (code) {
+    case errc::invalid_child_spec:
+      return "invalid_child_spec";
+    case errc::invalid_flags:
+      return "invalid_flags";
+    case errc::child_start_failed:
+      return "child_start_failed";
+    case errc::restart_intensity_reached:
+      return "restart_intensity_reached";
+    case errc::no_such_child:
+      return "no_such_child";
+    case errc::already_present:
+      return "already_present";
+    case errc::child_running:
+      return "child_running";
+    case errc::wrong_strategy:
+      return "wrong_strategy";
+    case errc::auto_shutdown:
+      return "auto_shutdown";
+  }
+  return "errc(" + std::to_string(static_cast<int>(code)) + ")";
+}
+
+void add_supervision_types(runtime::system_config& cfg) {
+  actors::add_actors_types(cfg);
+  cfg.add_error_category(caf::atom("supervise"), [](std::uint8_t code,
+                                                    caf::atom_value,
+                                                    const caf::message& ctx) {
+    return runtime::render_error("supervise",
+                                 to_string(static_cast<errc>(code)), ctx);
+  });
+}
+
+} // namespace troupe::supervision

@@ -1,0 +1,755 @@
+// The supervisor actor.
+#include "supervision/supervisor.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/crash_report.hpp"
+#include "runtime/system_config.hpp"
+#include "supervision/restart_window.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <fmt/format.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+
+namespace troupe::supervision {
+
+namespace {
+
+using start_child_atom = caf::atom_constant<caf::atom("tr_startc")>;
+using terminate_child_atom = caf::atom_constant<caf::atom("tr_termc")>;
+using restart_child_atom = caf::atom_constant<caf::atom("tr_restc")>;
+using delete_child_atom = caf::atom_constant<caf::atom("tr_delc")>;
+using which_children_atom = caf::atom_constant<caf::atom("tr_whichc")>;
+using count_children_atom = caf::atom_constant<caf::atom("tr_countc")>;
+using kill_timer_atom = caf::atom_constant<caf::atom("tr_killt")>;
+using backoff_atom = caf::atom_constant<caf::atom("tr_backoff")>;
+
+using clock_type = std::chrono::steady_clock;
+
+struct child {
+  child_spec spec;
+  caf::message args;
+  caf::actor handle;
+  std::uint32_t restarts = 0;
+  std::uint32_t consecutive = 0; // restarts since it last ran a while
+  clock_type::time_point started{};
+};
+
+using child_ptr = std::shared_ptr<child>;
+using done_fn = std::function<void()>;
+using result_fn = std::function<void(caf::error)>;
+
+// One supervisor's state; every change to its children runs as a task, one
+// at a time, so that restarts, shutdowns and API calls never interleave.
+class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
+public:
+  supervisor_state(caf::event_based_actor* self, supervisor_flags flags,
+                   std::vector<child_spec> specs, actors::start_options opts)
+    : self_(self), flags_(flags), specs_(std::move(specs)),
+      opts_(std::move(opts)), window_(flags.intensity, flags.period) {}
+
+  caf::behavior make_behavior();
+
+private:
+  // -- tasks ----------------------------------------------------------------
+
+  void enqueue(std::function<void(done_fn)> task) {
+    tasks_.push_back(std::move(task));
+    run_next();
+  }
+
+  void run_next() {
+    if (busy_ || tasks_.empty() || stopped_) {
+      return;
+    }
+    busy_ = true;
+    auto task = std::move(tasks_.front());
+    tasks_.pop_front();
+    auto self = shared_from_this();
+    task([self] {
+      self->busy_ = false;
+      self->run_next();
+    });
+  }
+
+  // -- starting and stopping one child
+  // ------------------------------------------
+
+  void start_one(const child_ptr& c, result_fn k) {
+    auto spawned = c->spec.start(self_->system(), caf::actor{self_}, c->args);
+    if (!spawned) {
+      k(start_error(*c, spawned.error()));
+      return;
+    }
+    // Monitored, not linked: in CAF a linked child killed with `kill` would
+    // take its supervisor down with it, trapping or not.
+    self_->monitor(*spawned);
+    c->handle = *spawned;
+    c->started = self_->clock().now();
+    if (!c->spec.init_handshake) {
+      k({});
+      return;
+    }
+    auto self = shared_from_this();
+    self_->request(*spawned, c->spec.init_timeout, actors::init_atom::value)
+      .then(
+        [self, c, k](caf::atom_value outcome) {
+          if (outcome == actors::ignored_atom::value) {
+            self->forget_handle(*c);
+          }
+          k({});
+        },
+        [self, c, k](caf::error& err) {
+          if (c->handle) {
+            caf::anon_send_exit(c->handle, caf::exit_reason::kill);
+            self->forget_handle(*c);
+          }
+          k(self->start_error(*c, err));
+        });
+  }
+
+  caf::error start_error(const child& c, const caf::error& cause) {
+    return caf::make_error(errc::child_start_failed,
+                           fmt::format("child {:?}: {}", c.spec.id,
+                                       self_->system().render(cause)));
+  }
+
+  void forget_handle(child& c) {
+    if (c.handle) {
+      self_->demonitor(c.handle);
+      c.handle = nullptr;
+    }
+  }
+
+  void terminate_one(const child_ptr& c, done_fn k) {
+    if (!c->handle) {
+      k();
+      return;
+    }
+    auto target = c->handle;
+    auto addr = target.address();
+    awaiting_exit_[addr] = [c, k] {
+      c->handle = nullptr;
+      k();
+    };
+    auto sd = c->spec.effective_shutdown();
+    switch (sd.how) {
+      case shutdown_spec::kind::brutal_kill:
+        self_->send_exit(target, caf::exit_reason::kill);
+        break;
+      case shutdown_spec::kind::timeout:
+        self_->send_exit(target, caf::exit_reason::user_shutdown);
+        self_->delayed_send(self_, sd.timeout, kill_timer_atom::value, target);
+        break;
+      case shutdown_spec::kind::infinity:
+        self_->send_exit(target, caf::exit_reason::user_shutdown);
+        break;
+    }
+  }
+
+  // Stops `list` one after the other, last first.
+  void terminate_reverse(std::vector<child_ptr> list, done_fn k) {
+    if (list.empty()) {
+      k();
+      return;
+    }
+    auto last = list.back();
+    list.pop_back();
+    auto self = shared_from_this();
+    terminate_one(last, [self, list = std::move(list), k]() mutable {
+      self->terminate_reverse(std::move(list), std::move(k));
+    });
+  }
+
+  // Starts `list` in order; the first failure stops there.
+  void start_in_order(std::vector<child_ptr> list, size_t i, result_fn k) {
+    if (i == list.size()) {
+      k({});
+      return;
+    }
+    auto c = list[i];
+    auto self = shared_from_this();
+    start_one(c, [self, list = std::move(list), i, k](caf::error err) mutable {
+      if (err) {
+        k(std::move(err));
+        return;
+      }
+      self->start_in_order(std::move(list), i + 1, std::move(k));
+    });
+  }
+
+  // -- restarts ---------------------------------------------------------------
+
+  bool wants_restart(const child& c, const caf::error& reason) const {
+    switch (c.spec.restart) {
+      case restart_type::permanent:
+        return true;
+      case restart_type::transient:
+        return actors::is_abnormal(reason);
+      case restart_type::temporary:
+        return false;
+    }
+    return false;
+  }
+
+  void on_child_exit(const child_ptr& c, const caf::error& reason, done_fn k) {
+    c->handle = nullptr;
+    if (!wants_restart(*c, reason)) {
+      if (c->spec.restart == restart_type::temporary
+          || flags_.strategy == strategy::simple_one_for_one) {
+        erase(c);
+      }
+      if (c->spec.significant && significant_shutdown_due(*c)) {
+        log()->info("event=sup.auto_shutdown child={}", c->spec.id);
+        shutdown_and_quit(caf::error{}, std::move(k));
+        return;
+      }
+      k();
+      return;
+    }
+    restart(c, std::move(k));
+  }
+
+  bool significant_shutdown_due(const child& exited) const {
+    switch (flags_.auto_shutdown) {
+      case auto_shutdown::never:
+        return false;
+      case auto_shutdown::any_significant:
+        return true;
+      case auto_shutdown::all_significant:
+        return std::none_of(
+          children_.begin(), children_.end(), [&exited](const child_ptr& c) {
+            return c.get() != &exited && c->spec.significant && c->handle;
+          });
+    }
+    return false;
+  }
+
+  void restart(const child_ptr& failed, done_fn k) {
+    if (!window_.add(self_->clock().now())) {
+      log()->error("event=sup.give_up child={} intensity={} period_ms={}",
+                   failed->spec.id, flags_.intensity, flags_.period.count());
+      shutdown_and_quit(
+        caf::make_error(errc::restart_intensity_reached,
+                        fmt::format("child {:?}", failed->spec.id)),
+        std::move(k));
+      return;
+    }
+    failed->restarts += 1;
+    std::vector<child_ptr> affected;
+    switch (flags_.strategy) {
+      case strategy::one_for_one:
+      case strategy::simple_one_for_one:
+        affected = {failed};
+        break;
+      case strategy::one_for_all:
+        affected = children_;
+        break;
+      case strategy::rest_for_one: {
+        auto at = std::find(children_.begin(), children_.end(), failed);
+        affected.assign(at, children_.end());
+        break;
+      }
+    }
+    log()->warn("event=sup.restart child={} strategy={} restarts={}",
+                failed->spec.id, to_string(flags_.strategy), failed->restarts);
+    auto self = shared_from_this();
+    terminate_reverse(affected, [self, affected, failed, k]() mutable {
+      self->after_backoff(failed, [self, affected, failed, k]() mutable {
+        self->start_in_order(
+          affected, 0, [self, failed, k](caf::error err) mutable {
+            if (err) {
+              // A failed restart counts as another
+              // restart, as in OTP.
+              self->log()->error("event=sup.restart_failed child={} "
+                                 "reason=\"{}\"",
+                                 failed->spec.id,
+                                 self->self_->system().render(err));
+              self->restart(failed, std::move(k));
+              return;
+            }
+            k();
+          });
+      });
+    });
+  }
+
+  void after_backoff(const child_ptr& c, done_fn k) {
+    if (!flags_.restart_backoff || flags_.restart_backoff->max.count() == 0) {
+      k();
+      return;
+    }
+    const auto& b = *flags_.restart_backoff;
+    auto shift = std::min<std::uint32_t>(c->consecutive, 20);
+    c->consecutive += 1;
+    auto delay = std::min(b.max, b.min * (1 << shift));
+    std::uniform_real_distribution<double> jitter{0.0, b.jitter};
+    delay += std::chrono::milliseconds{static_cast<std::int64_t>(
+      static_cast<double>(delay.count()) * jitter(rng_))};
+    auto id = ++backoff_seq_;
+    backoff_waiting_[id] = std::move(k);
+    self_->delayed_send(self_, delay, backoff_atom::value, id);
+  }
+
+  // -- shutdown ---------------------------------------------------------------
+
+  void shutdown_and_quit(caf::error reason, done_fn k) {
+    auto self = shared_from_this();
+    terminate_reverse(children_, [self, reason, k]() mutable {
+      self->stopped_ = true;
+      self->self_->quit(reason);
+      k();
+    });
+  }
+
+  // -- lookup -----------------------------------------------------------------
+
+  child_ptr find(const std::string& id) const {
+    for (const auto& c : children_) {
+      if (c->spec.id == id) {
+        return c;
+      }
+    }
+    return nullptr;
+  }
+
+  child_ptr find(const caf::actor_addr& addr) const {
+    for (const auto& c : children_) {
+      if (c->handle && c->handle.address() == addr) {
+        return c;
+      }
+    }
+    return nullptr;
+  }
+
+  void erase(const child_ptr& c) {
+    children_.erase(std::remove(children_.begin(), children_.end(), c),
+                    children_.end());
+  }
+
+  std::shared_ptr<spdlog::logger> log() const {
+    const auto* cfg = runtime::troupe_config(self_->system());
+    if (cfg != nullptr && cfg->logs) {
+      return cfg->logs->get("supervision", "supervisor");
+    }
+    return null_logger();
+  }
+
+  static std::shared_ptr<spdlog::logger> null_logger() {
+    static auto logger = std::make_shared<spdlog::logger>("null");
+    return logger;
+  }
+
+  child_info info(const child& c) const {
+    auto up = c.handle ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                self_->clock().now() - c.started)
+                       : std::chrono::milliseconds{0};
+    return {.id = c.spec.id,
+            .handle = c.handle,
+            .type = c.spec.type,
+            .restart = c.spec.restart,
+            .restarts = c.restarts,
+            .running = static_cast<bool>(c.handle),
+            .uptime = up};
+  }
+
+  // -- message handlers -------------------------------------------------------
+
+  // True if `who` was being shut down; its continuation then runs.
+  bool resolve_shutdown(const caf::actor_addr& who) {
+    auto i = awaiting_exit_.find(who);
+    if (i == awaiting_exit_.end()) {
+      return false;
+    }
+    auto k = std::move(i->second);
+    awaiting_exit_.erase(i);
+    k();
+    return true;
+  }
+
+  // Children and the parent are monitored; their exits arrive here.
+  void on_down(caf::down_msg& dm) {
+    if (resolve_shutdown(dm.source)) {
+      return;
+    }
+    if (dm.source == parent_) {
+      auto reason = dm.reason;
+      enqueue([self = shared_from_this(), reason](done_fn k) {
+        self->shutdown_and_quit(reason, std::move(k));
+      });
+      return;
+    }
+    auto c = find(dm.source);
+    if (!c) {
+      return; // a child we already gave up on
+    }
+    if (actors::is_abnormal(dm.reason)) {
+      log()->warn("event=actor.exit child={} reason=\"{}\"", c->spec.id,
+                  self_->system().render(dm.reason));
+    }
+    auto addr = dm.source;
+    auto reason = dm.reason;
+    enqueue([self = shared_from_this(), c, addr, reason](done_fn k) {
+      // The handle may have changed while the task waited.
+      if (!c->handle || c->handle.address() != addr) {
+        c->handle = nullptr;
+      }
+      self->on_child_exit(c, reason, std::move(k));
+    });
+  }
+
+  caf::event_based_actor* self_;
+  supervisor_flags flags_;
+  std::vector<child_spec> specs_;
+  actors::start_options opts_;
+  restart_window window_;
+  caf::actor_addr parent_;
+  std::vector<child_ptr> children_;
+  std::deque<std::function<void(done_fn)>> tasks_;
+  bool busy_ = false;
+  bool stopped_ = false;
+  std::map<caf::actor_addr, done_fn> awaiting_exit_;
+  std::map<std::uint64_t, done_fn> backoff_waiting_;
+  std::uint64_t backoff_seq_ = 0;
+  std::uint64_t simple_seq_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+caf::behavior supervisor_state::make_behavior() {
+  parent_ = opts_.parent.address();
+  if (opts_.parent) {
+    self_->monitor(opts_.parent);
+    opts_.parent = nullptr; // the monitor is enough; keep no strong handle
+  }
+  // Supervisors trap exits: the parent's exit signal (how a parent
+  // supervisor stops this one) shuts down in order; others are ignored.
+  self_->set_exit_handler(
+    [self = shared_from_this()](caf::scheduled_actor*, caf::exit_msg& em) {
+      if (em.source == self->parent_) {
+        auto reason = em.reason;
+        self->enqueue([self, reason](done_fn k) {
+          self->shutdown_and_quit(reason, std::move(k));
+        });
+      }
+    });
+  self_->set_down_handler(
+    [self = shared_from_this()](caf::scheduled_actor*, caf::down_msg& dm) {
+      self->on_down(dm);
+    });
+  self_->set_default_handler(caf::skip);
+  if (flags_.strategy != strategy::simple_one_for_one) {
+    for (const auto& spec : specs_) {
+      auto c = std::make_shared<child>();
+      c->spec = spec;
+      children_.push_back(std::move(c));
+    }
+  }
+  auto self = shared_from_this();
+  return {
+    [self](actors::init_atom) {
+      auto rp = self->self_->make_response_promise();
+      self->enqueue([self, rp](done_fn k) mutable {
+        self->start_in_order(
+          self->children_, 0, [self, rp, k](caf::error err) mutable {
+            if (!err) {
+              self->self_->set_default_handler(caf::print_and_drop);
+              rp.deliver(actors::started_atom::value);
+              k();
+              return;
+            }
+            self->log()->error("event=sup.start_failed reason=\"{}\"",
+                               self->self_->system().render(err));
+            self->terminate_reverse(self->children_,
+                                    [self, rp, err, k]() mutable {
+                                      rp.deliver(err);
+                                      self->stopped_ = true;
+                                      self->self_->quit(err);
+                                      k();
+                                    });
+          });
+      });
+      return rp;
+    },
+    [self](actors::stop_atom, caf::error& reason) {
+      self->enqueue([self, reason](done_fn k) {
+        self->shutdown_and_quit(reason, std::move(k));
+      });
+    },
+    [self](kill_timer_atom, const caf::actor& target) {
+      if (self->awaiting_exit_.count(target.address()) > 0) {
+        self->log()->warn("event=sup.kill_after_timeout actor={}", target.id());
+        self->self_->send_exit(target, caf::exit_reason::kill);
+      }
+    },
+    [self](backoff_atom, std::uint64_t id) {
+      if (auto i = self->backoff_waiting_.find(id);
+          i != self->backoff_waiting_.end()) {
+        auto k = std::move(i->second);
+        self->backoff_waiting_.erase(i);
+        k();
+      }
+    },
+    [self](start_child_atom, child_spec& spec) {
+      auto rp = self->self_->make_response_promise();
+      if (self->flags_.strategy == strategy::simple_one_for_one) {
+        rp.deliver(caf::make_error(errc::wrong_strategy,
+                                   "start a simple_one_for_one child with "
+                                   "arguments"));
+        return rp;
+      }
+      if (auto err = validate(self->flags_, {spec})) {
+        rp.deliver(err);
+        return rp;
+      }
+      self->enqueue([self, rp, spec](done_fn k) mutable {
+        if (self->find(spec.id)) {
+          rp.deliver(caf::make_error(errc::already_present, spec.id));
+          k();
+          return;
+        }
+        auto c = std::make_shared<child>();
+        c->spec = spec;
+        self->start_one(c, [self, rp, c, k](caf::error err) mutable {
+          if (err) {
+            rp.deliver(err);
+          } else {
+            self->children_.push_back(c);
+            rp.deliver(c->handle);
+          }
+          k();
+        });
+      });
+      return rp;
+    },
+    [self](start_child_atom, caf::message& args) {
+      auto rp = self->self_->make_response_promise();
+      if (self->flags_.strategy != strategy::simple_one_for_one) {
+        rp.deliver(caf::make_error(errc::wrong_strategy,
+                                   "only simple_one_for_one children start "
+                                   "from arguments"));
+        return rp;
+      }
+      self->enqueue([self, rp, args](done_fn k) mutable {
+        auto c = std::make_shared<child>();
+        c->spec = self->specs_.front();
+        c->spec.id = fmt::format("{}/{}", c->spec.id, ++self->simple_seq_);
+        c->args = args;
+        self->start_one(c, [self, rp, c, k](caf::error err) mutable {
+          if (err) {
+            rp.deliver(err);
+          } else {
+            if (c->handle) {
+              self->children_.push_back(c);
+            }
+            rp.deliver(c->handle);
+          }
+          k();
+        });
+      });
+      return rp;
+    },
+    [self](terminate_child_atom, const std::string& id) {
+      auto rp = self->self_->make_response_promise();
+      self->enqueue([self, rp, id](done_fn k) mutable {
+        auto c = self->find(id);
+        if (!c) {
+          rp.deliver(caf::make_error(errc::no_such_child, id));
+          k();
+          return;
+        }
+        self->terminate_one(c, [self, rp, c, k]() mutable {
+          if (c->spec.restart == restart_type::temporary
+              || self->flags_.strategy == strategy::simple_one_for_one) {
+            self->erase(c);
+          }
+          rp.deliver(caf::message{});
+          k();
+        });
+      });
+      return rp;
+    },
+    [self](restart_child_atom, const std::string& id) {
+      auto rp = self->self_->make_response_promise();
+      self->enqueue([self, rp, id](done_fn k) mutable {
+        auto c = self->find(id);
+        if (!c) {
+          rp.deliver(caf::make_error(errc::no_such_child, id));
+          k();
+          return;
+        }
+        if (c->handle) {
+          rp.deliver(caf::make_error(errc::child_running, id));
+          k();
+          return;
+        }
+        self->start_one(c, [rp, c, k](caf::error err) mutable {
+          if (err) {
+            rp.deliver(err);
+          } else {
+            rp.deliver(c->handle);
+          }
+          k();
+        });
+      });
+      return rp;
+    },
+    [self](delete_child_atom, const std::string& id) {
+      auto rp = self->self_->make_response_promise();
+      self->enqueue([self, rp, id](done_fn k) mutable {
+        auto c = self->find(id);
+        if (!c) {
+          rp.deliver(caf::make_error(errc::no_such_child, id));
+        } else if (c->handle) {
+          rp.deliver(caf::make_error(errc::child_running, id));
+        } else {
+          self->erase(c);
+          rp.deliver(caf::message{});
+        }
+        k();
+      });
+      return rp;
+    },
+    [self](which_children_atom) {
+      std::vector<child_info> out;
+      out.reserve(self->children_.size());
+      for (const auto& c : self->children_) {
+        out.push_back(self->info(*c));
+      }
+      return out;
+    },
+    [self](count_children_atom) {
+      child_counts n;
+      for (const auto& c : self->children_) {
+        n.specs += 1;
+        n.active += c->handle ? 1 : 0;
+        n.supervisors += c->spec.type == child_type::supervisor ? 1 : 0;
+        n.workers += c->spec.type == child_type::worker ? 1 : 0;
+      }
+      return n;
+    },
+  };
+}
+
+} // namespace
+
+caf::expected<caf::actor> spawn_supervisor(caf::actor_system& sys,
+                                           supervisor_flags flags,
+                                           std::vector<child_spec> specs,
+                                           const actors::start_options& opts) {
+  if (auto err = validate(flags, specs)) {
+    return err;
+  }
+  return actors::detail::spawn_named(
+    sys, opts,
+    [flags, specs = std::move(specs), opts](caf::event_based_actor* self) {
+      auto st = std::make_shared<supervisor_state>(self, flags, specs, opts);
+      return st->make_behavior();
+    });
+}
+
+caf::expected<caf::actor> start_supervisor(caf::actor_system& sys,
+                                           supervisor_flags flags,
+                                           std::vector<child_spec> specs,
+                                           const actors::start_options& opts) {
+  auto sup = spawn_supervisor(sys, flags, std::move(specs), opts);
+  if (!sup) {
+    return sup;
+  }
+  auto started = actors::detail::await_init<caf::actor>(sys, *sup,
+                                                        std::chrono::hours{24});
+  if (!started) {
+    return std::move(started.error());
+  }
+  return *sup;
+}
+
+child_spec supervisor_child(std::string id, supervisor_flags flags,
+                            std::vector<child_spec> specs) {
+  child_spec spec;
+  spec.id = std::move(id);
+  spec.type = child_type::supervisor;
+  spec.init_handshake = true;
+  spec.init_timeout = std::chrono::hours{24};
+  spec.start = [flags, specs](caf::actor_system& sys, const caf::actor& parent,
+                              const caf::message&) {
+    return spawn_supervisor(sys, flags, specs, {.parent = parent});
+  };
+  return spec;
+}
+
+template <class Result, class... Ts>
+caf::expected<Result> supervisor_client::ask(Ts&&... xs) {
+  caf::scoped_actor self{*sys_};
+  caf::expected<Result> out{caf::error{}};
+  self->request(sup_, caf::infinite, std::forward<Ts>(xs)...)
+    .receive([&out](Result& r) { out = std::move(r); },
+             [&out](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
+template <class... Ts>
+caf::error supervisor_client::ask_done(Ts&&... xs) {
+  caf::scoped_actor self{*sys_};
+  caf::error result;
+  self->request(sup_, caf::infinite, std::forward<Ts>(xs)...)
+    .receive([] {}, [&result](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::expected<caf::actor> supervisor_client::start_child(child_spec spec) {
+  return ask<caf::actor>(start_child_atom::value, std::move(spec));
+}
+
+caf::expected<caf::actor> supervisor_client::start_child(caf::message args) {
+  return ask<caf::actor>(start_child_atom::value, std::move(args));
+}
+
+caf::error supervisor_client::terminate_child(const std::string& id) {
+  return ask_done(terminate_child_atom::value, id);
+}
+
+caf::expected<caf::actor>
+supervisor_client::restart_child(const std::string& id) {
+  return ask<caf::actor>(restart_child_atom::value, id);
+}
+
+caf::error supervisor_client::delete_child(const std::string& id) {
+  return ask_done(delete_child_atom::value, id);
+}
+
+caf::expected<std::vector<child_info>> supervisor_client::which_children() {
+  return ask<std::vector<child_info>>(which_children_atom::value);
+}
+
+caf::expected<child_counts> supervisor_client::count_children() {
+  return ask<child_counts>(count_children_atom::value);
+}
+
+caf::expected<std::vector<child_info>> supervisor_client::tree() {
+  auto children = which_children();
+  if (!children) {
+    return children;
+  }
+  for (auto& c : *children) {
+    if (c.type == child_type::supervisor && c.running) {
+      supervisor_client nested{*sys_, c.handle};
+      if (auto sub = nested.tree()) {
+        c.children = std::move(*sub);
+      }
+    }
+  }
+  return children;
+}
+
+caf::error supervisor_client::stop(caf::error reason) {
+  actors::caller c{*sys_};
+  return c.stop(sup_, std::move(reason), std::chrono::hours{24});
+}
+
+} // namespace troupe::supervision
