@@ -4,8 +4,11 @@
 #include "runtime/build_info.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/system_config.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/supervisor.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <fmt/format.h>
 
@@ -19,6 +22,7 @@ struct node::impl {
        std::shared_ptr<runtime::log_context> logs,
        std::shared_ptr<runtime::crash_log> crashes) {
     cfg.apply(node_cfg);
+    supervision::add_supervision_types(cfg);
     cfg.logs = std::move(logs);
     cfg.crashes = std::move(crashes);
     system.emplace(cfg);
@@ -115,6 +119,12 @@ caf::error node::start_system() {
                                        caf::to_string(port.error())));
   }
   listen_port_ = *port;
+  auto root = supervision::start_supervisor(
+    *impl_->system, {.strategy = supervision::strategy::one_for_one}, {});
+  if (!root) {
+    return std::move(root.error());
+  }
+  root_ = *root;
   const auto& build = runtime::this_build();
   metrics_
     .add_gauge("troupe_build_info", "Version and commit of this build",
@@ -140,6 +150,15 @@ void node::stop(std::string_view reason) {
   }
   auto log = logs_->get("apps", "node");
   log->info("event=node.stop reason=\"{}\"", reason);
+  if (root_) {
+    supervision::supervisor_client tree{*impl_->system, root_};
+    if (auto err = tree.stop(caf::exit_reason::user_shutdown)) {
+      log->error("event=sup.stop_failed reason=\"{}\"",
+                 impl_->system->render(err));
+    }
+    root_ = nullptr;
+    log->info("event=sup.stopped supervisor=root");
+  }
   impl_.reset(); // waits until every actor has terminated
   log->info("event=node.stopped name={} incarnation={}", cfg_.full_name(),
             identity_.incarnation);

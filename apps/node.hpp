@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include <caf/actor.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
@@ -62,6 +63,12 @@ public:
   }
   caf::actor_system& system();
 
+  /// The root supervisor: every application of the node runs below it, and
+  /// `stop` shuts the tree down through it, in reverse start order.
+  const caf::actor& root() const {
+    return root_;
+  }
+
   /// The port the cluster listener is bound to (the configured one, or the
   /// one the OS picked for port 0).
   std::uint16_t listen_port() const {
@@ -86,6 +93,7 @@ private:
   runtime::node_identity identity_;
   runtime::metrics_registry metrics_;
   std::unique_ptr<impl> impl_;
+  caf::actor root_;
   std::uint16_t listen_port_ = 0;
   std::chrono::steady_clock::time_point started_;
 };

@@ -83,10 +83,13 @@ TEST_CASE("SIGTERM and SIGINT stop the node in order with exit status 0") {
     auto log = f.log_text();
     auto name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
     auto stop_at = log.find(std::string{"event=node.stop reason=\""} + name);
+    auto tree_at = log.find("event=sup.stopped supervisor=root");
     auto stopped_at = log.find("event=node.stopped");
     CHECK_NE(stop_at, std::string::npos);
+    CHECK_NE(tree_at, std::string::npos);
     CHECK_NE(stopped_at, std::string::npos);
-    CHECK_LT(stop_at, stopped_at);
+    CHECK_LT(stop_at, tree_at);
+    CHECK_LT(tree_at, stopped_at);
   }
 }
 
