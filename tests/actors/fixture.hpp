@@ -2,11 +2,11 @@
 #pragma once
 
 #include "actors/errors.hpp"
-#include "supervision/errors.hpp"
 #include "actors/registry.hpp"
 #include "runtime/crash_log.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/system_config.hpp"
+#include "supervision/errors.hpp"
 #include "tests/testkit/node_process.hpp"
 
 #include <doctest/doctest.h>
