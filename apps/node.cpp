@@ -6,6 +6,7 @@
 #include "runtime/system_config.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
+#include "supervision/supervisor_client.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>

@@ -80,49 +80,4 @@ child_spec server_child(std::string id, Args... args) {
   return spec;
 }
 
-/// The dynamic API, for use outside actors (each call blocks until the
-/// supervisor has answered). Inside an actor, send the same requests.
-class supervisor_client {
-public:
-  supervisor_client(caf::actor_system& sys, caf::actor supervisor)
-    : sys_(&sys), sup_(std::move(supervisor)) {}
-
-  /// Adds and starts a child (any strategy but simple_one_for_one).
-  caf::expected<caf::actor> start_child(child_spec spec);
-
-  /// Starts a child of a simple_one_for_one supervisor from its template,
-  /// with `args` passed to the template's start function. Its id is
-  /// `<template id>/<n>`.
-  caf::expected<caf::actor> start_child(caf::message args);
-
-  /// Stops a child, keeping its spec (deleting it, for simple_one_for_one
-  /// and temporary children, as OTP does).
-  caf::error terminate_child(const std::string& id);
-
-  /// Starts a stopped child again from its spec.
-  caf::expected<caf::actor> restart_child(const std::string& id);
-
-  /// Forgets a stopped child's spec.
-  caf::error delete_child(const std::string& id);
-
-  caf::expected<std::vector<child_info>> which_children();
-  caf::expected<child_counts> count_children();
-
-  /// The whole tree below the supervisor, nested supervisors included.
-  caf::expected<std::vector<child_info>> tree();
-
-  /// Stops the supervisor: its children in reverse order, then itself.
-  caf::error stop(caf::error reason = {});
-
-private:
-  template <class Result, class... Ts>
-  caf::expected<Result> ask(Ts&&... xs);
-
-  template <class... Ts>
-  caf::error ask_done(Ts&&... xs);
-
-  caf::actor_system* sys_;
-  caf::actor sup_;
-};
-
 } // namespace troupe::supervision

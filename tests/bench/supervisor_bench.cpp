@@ -4,6 +4,7 @@
 #include "runtime/system_config.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
+#include "supervision/supervisor_client.hpp"
 #include "tests/bench/bench.hpp"
 
 #include <caf/actor_system.hpp>

@@ -1,5 +1,6 @@
 // Tests of supervisors, through the public API.
 #include "supervision/supervisor.hpp"
+#include "supervision/supervisor_client.hpp"
 
 #include "tests/actors/fixture.hpp"
 #include "tests/testkit/wait.hpp"
