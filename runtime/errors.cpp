@@ -3,6 +3,7 @@
 
 #include <caf/atom.hpp>
 #include <caf/message.hpp>
+#include <fmt/format.h>
 
 namespace troupe::runtime {
 
@@ -24,13 +25,15 @@ std::string to_string(errc code) {
 
 std::string render_error(std::string_view category, std::string code_name,
                          const caf::message& context) {
-  auto text = std::string{category} + ": " + std::move(code_name);
   if (context.size() == 1 && context.match_element<std::string>(0)) {
-    text += ": " + context.get_as<std::string>(0);
-  } else if (!context.empty()) {
-    text += " " + caf::to_string(context);
+    return fmt::format("{}: {}: {}", category, code_name,
+                       context.get_as<std::string>(0));
   }
-  return text;
+  if (!context.empty()) {
+    return fmt::format("{}: {} {}", category, code_name,
+                       caf::to_string(context));
+  }
+  return fmt::format("{}: {}", category, code_name);
 }
 
 std::string describe(const caf::error& err) {
@@ -39,7 +42,7 @@ std::string describe(const caf::error& err) {
     return ctx.get_as<std::string>(0);
   }
   if (err.category() == caf::atom("runtime")) {
-    return "runtime: " + to_string(static_cast<errc>(err.code()));
+    return fmt::format("runtime: {}", to_string(static_cast<errc>(err.code())));
   }
   return caf::to_string(err);
 }
