@@ -4,6 +4,8 @@
 #include "tests/actors/fixture.hpp"
 #include "tests/testkit/wait.hpp"
 
+#include "tests/testkit/journal.hpp"
+
 #include <doctest/doctest.h>
 
 #include <mutex>
@@ -13,19 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Records what happens to handlers, shared with the test thread.
-struct journal {
-  std::mutex mtx;
-  std::vector<std::string> lines;
-  void add(std::string line) {
-    std::lock_guard guard{mtx};
-    lines.push_back(std::move(line));
-  }
-  std::vector<std::string> snapshot() {
-    std::lock_guard guard{mtx};
-    return lines;
-  }
-};
+using troupe::testkit::journal;
 
 class recorder : public ta::event_handler<std::string> {
 public:

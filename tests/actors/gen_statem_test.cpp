@@ -4,6 +4,8 @@
 #include "tests/actors/fixture.hpp"
 #include "tests/testkit/wait.hpp"
 
+#include "tests/testkit/journal.hpp"
+
 #include <doctest/doctest.h>
 
 #include <mutex>
@@ -21,28 +23,7 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using alarm_atom = caf::atom_constant<caf::atom("alarm")>;
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 
-struct journal {
-  std::mutex mtx;
-  std::vector<std::string> lines;
-  void add(std::string line) {
-    std::lock_guard guard{mtx};
-    lines.push_back(std::move(line));
-  }
-  std::vector<std::string> snapshot() {
-    std::lock_guard guard{mtx};
-    return lines;
-  }
-  bool has(const std::string& line) {
-    auto s = snapshot();
-    return std::find(s.begin(), s.end(), line) != s.end();
-  }
-  // Position of `line`, or -1.
-  long index_of(const std::string& line) {
-    auto s = snapshot();
-    auto i = std::find(s.begin(), s.end(), line);
-    return i == s.end() ? -1 : i - s.begin();
-  }
-};
+using troupe::testkit::journal;
 
 enum class door { locked, open };
 

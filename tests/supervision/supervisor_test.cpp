@@ -5,6 +5,8 @@
 #include "tests/actors/fixture.hpp"
 #include "tests/testkit/wait.hpp"
 
+#include "tests/testkit/journal.hpp"
+
 #include <doctest/doctest.h>
 
 #include <caf/exit_reason.hpp>
@@ -25,18 +27,7 @@ namespace {
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using quit_atom = caf::atom_constant<caf::atom("quit")>;
 
-struct journal {
-  std::mutex mtx;
-  std::vector<std::string> lines;
-  void add(std::string line) {
-    std::lock_guard guard{mtx};
-    lines.push_back(std::move(line));
-  }
-  std::vector<std::string> snapshot() {
-    std::lock_guard guard{mtx};
-    return lines;
-  }
-};
+using troupe::testkit::journal;
 
 // A worker that records its start and stop, and exits when told.
 struct worker {
