@@ -264,7 +264,11 @@ private:
            caf::message_view& view) -> caf::result<caf::message> {
         auto msg = view.move_content_to_message();
         if (msg.match_elements<stop_atom, caf::error>()) {
-          st->self->quit(msg.get_as<caf::error>(1));
+          // Terminate the handlers before exiting, so that whoever waits
+          // for the exit sees them terminated.
+          const auto& reason = msg.get_as<caf::error>(1);
+          st->terminate_all(reason);
+          st->self->quit(reason);
           return caf::message{};
         }
         log_unexpected(st->self, "gen_event", st->name, msg);
