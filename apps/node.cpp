@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
 #include <fmt/format.h>
 
 #include <random>
@@ -94,6 +95,11 @@ caf::expected<std::unique_ptr<node>> node::start(runtime::node_config cfg,
     self->stop("start failed");
     return err;
   }
+  if (auto err = self->start_applications(std::move(opts.applications))) {
+    log->error("event=node.abort reason=\"{}\"", runtime::describe(err));
+    self->stop("an application failed to start");
+    return err;
+  }
   return self;
 }
 
@@ -126,6 +132,13 @@ caf::error node::start_system() {
     return std::move(root.error());
   }
   root_ = *root;
+  node* owner = this;
+  app_controller_ = supervision::spawn_application_controller(
+    *impl_->system,
+    {.root = root_, .stop_node = [owner](const caf::error& failure) {
+       owner->request_stop(
+         {.reason = runtime::describe(failure), .failure = failure});
+     }});
   const auto& build = runtime::this_build();
   metrics_
     .add_gauge("troupe_build_info", "Version and commit of this build",
@@ -141,6 +154,51 @@ caf::error node::start_system() {
   return {};
 }
 
+caf::error
+node::start_applications(std::vector<supervision::application_spec> apps) {
+  auto client = applications();
+  std::vector<std::string> names;
+  for (auto& spec : apps) {
+    names.push_back(spec.name);
+    if (auto err = client.load(std::move(spec))) {
+      return err;
+    }
+  }
+  for (const auto& name : names) {
+    if (auto started = client.ensure_all_started(name); !started) {
+      return std::move(started.error());
+    }
+  }
+  return {};
+}
+
+supervision::application_client node::applications() {
+  return {*impl_->system, app_controller_};
+}
+
+void node::request_stop(stop_request request) {
+  {
+    std::lock_guard<std::mutex> guard{stop_mtx_};
+    if (stop_request_) {
+      return;
+    }
+    stop_request_ = std::move(request);
+  }
+  stop_cv_.notify_all();
+}
+
+std::optional<node::stop_request> node::await_stop_request(
+  std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::unique_lock<std::mutex> guard{stop_mtx_};
+  auto requested = [this] { return stop_request_.has_value(); };
+  if (deadline) {
+    stop_cv_.wait_until(guard, *deadline, requested);
+  } else {
+    stop_cv_.wait(guard, requested);
+  }
+  return stop_request_;
+}
+
 node::~node() {
   stop("node destroyed");
 }
@@ -151,6 +209,14 @@ void node::stop(std::string_view reason) {
   }
   auto log = logs_->get("apps", "node");
   log->info("event=node.stop reason=\"{}\"", reason);
+  if (app_controller_) {
+    if (auto err = applications().stop_all()) {
+      log->error("event=app.stop_failed reason=\"{}\"",
+                 impl_->system->render(err));
+    }
+    caf::anon_send_exit(app_controller_, caf::exit_reason::user_shutdown);
+    app_controller_ = nullptr;
+  }
   if (root_) {
     supervision::supervisor_client tree{*impl_->system, root_};
     if (auto err = tree.stop(caf::exit_reason::user_shutdown)) {

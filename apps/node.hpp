@@ -5,10 +5,14 @@
 #include "runtime/identity.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
+#include "supervision/application.hpp"
+#include "supervision/application_controller.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +40,18 @@ public:
     std::vector<spdlog::sink_ptr> extra_sinks{};
     /// Seed for the node's random numbers; nullopt draws one from the OS.
     std::optional<std::uint64_t> seed{};
+    /// Applications loaded at start and started in order (each after its
+    /// dependencies); if one fails to start, the node does not start.
+    std::vector<supervision::application_spec> applications{};
+  };
+
+  /// Why a node's owner was asked to stop it.
+  struct stop_request {
+    std::string reason;
+    /// Empty for an orderly stop (a signal, an operator); an error (e.g. a
+    /// permanent application exited) when the node stops because of a
+    /// failure.
+    caf::error failure{};
   };
 
   /// Starts a node; on error nothing is left running.
@@ -46,8 +62,23 @@ public:
   node& operator=(const node&) = delete;
   ~node();
 
-  /// Stops the node in reverse start order and logs why. Idempotent.
+  /// Stops the node in reverse start order (applications in reverse start
+  /// order, then the rest of the root supervisor's tree, then the actor
+  /// system) and logs why. Idempotent. Not from the node's own actors: they
+  /// call `request_stop`.
   void stop(std::string_view reason);
+
+  /// Asks the node's owner to stop the node; safe from any thread, actors
+  /// included. The first request wins.
+  void request_stop(stop_request request);
+
+  /// Waits until `request_stop` is called, or until `deadline`; returns the
+  /// request, or nullopt at the deadline.
+  std::optional<stop_request> await_stop_request(
+    std::optional<std::chrono::steady_clock::time_point> deadline = {});
+
+  /// The node's applications: load, start, stop, list.
+  supervision::application_client applications();
 
   const runtime::node_config& config() const {
     return cfg_;
@@ -86,6 +117,8 @@ private:
        runtime::node_identity identity);
 
   caf::error start_system();
+  caf::error
+  start_applications(std::vector<supervision::application_spec> apps);
 
   runtime::node_config cfg_;
   runtime::data_dir_lock lock_;
@@ -94,6 +127,10 @@ private:
   runtime::metrics_registry metrics_;
   std::unique_ptr<impl> impl_;
   caf::actor root_;
+  caf::actor app_controller_;
+  std::mutex stop_mtx_;
+  std::condition_variable stop_cv_;
+  std::optional<stop_request> stop_request_;
   std::uint16_t listen_port_ = 0;
   std::chrono::steady_clock::time_point started_;
 };

@@ -8,10 +8,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <cerrno>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <ctime>
+#include <thread>
 
 extern char** environ;
 
@@ -34,36 +34,36 @@ std::string settings_help() {
   return out;
 }
 
-// Waits for SIGINT or SIGTERM, or until `run_for` has passed; returns why.
-std::string wait_for_stop(const sigset_t& signals,
-                          std::optional<std::chrono::milliseconds> run_for) {
-  using clock = std::chrono::steady_clock;
-  auto deadline = run_for ? clock::now() + *run_for : clock::time_point::max();
-  for (;;) {
-    siginfo_t info{};
+// Turns SIGINT and SIGTERM into a stop request for the node, on a thread of
+// its own (the signals are blocked everywhere else).
+class signal_forwarder {
+public:
+  signal_forwarder(const sigset_t& signals, troupe::node& node)
+    : signals_(signals), thread_([this, &node] { run(node); }) {}
+
+  signal_forwarder(const signal_forwarder&) = delete;
+  signal_forwarder& operator=(const signal_forwarder&) = delete;
+
+  ~signal_forwarder() {
+    if (!done_.exchange(true)) {
+      pthread_kill(thread_.native_handle(), SIGTERM); // wakes the sigwait
+    }
+    thread_.join();
+  }
+
+private:
+  void run(troupe::node& node) {
     int sig = 0;
-    if (run_for) {
-      auto left = std::max(clock::duration::zero(), deadline - clock::now());
-      auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
-      auto nanos
-        = std::chrono::duration_cast<std::chrono::nanoseconds>(left - secs);
-      timespec ts{.tv_sec = static_cast<time_t>(secs.count()),
-                  .tv_nsec = static_cast<long>(nanos.count())};
-      sig = sigtimedwait(&signals, &info, &ts);
-    } else {
-      sig = sigwaitinfo(&signals, &info);
-    }
-    if (sig == SIGINT) {
-      return "SIGINT";
-    }
-    if (sig == SIGTERM) {
-      return "SIGTERM";
-    }
-    if (sig < 0 && errno == EAGAIN) {
-      return fmt::format("run-for {}ms elapsed", run_for->count());
+    sigwait(&signals_, &sig);
+    if (!done_.exchange(true)) {
+      node.request_stop({.reason = sig == SIGINT ? "SIGINT" : "SIGTERM"});
     }
   }
-}
+
+  sigset_t signals_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 } // namespace
 
@@ -148,7 +148,22 @@ int main(int argc, char** argv) {
                  rt::describe(node.error()).c_str());
     return exit_failure;
   }
-  auto reason = wait_for_stop(signals, run_for);
-  (*node)->stop(reason);
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (run_for) {
+    deadline = std::chrono::steady_clock::now() + *run_for;
+  }
+  auto request = [&] {
+    signal_forwarder forward{signals, **node};
+    return (*node)->await_stop_request(deadline);
+  }();
+  if (!request) {
+    request = troupe::node::stop_request{
+      .reason = fmt::format("run-for {}ms elapsed", run_for->count())};
+  }
+  (*node)->stop(request->reason);
+  if (request->failure) {
+    std::fprintf(stderr, "troupe-node: stopped: %s\n", request->reason.c_str());
+    return exit_failure;
+  }
   return exit_ok;
 }

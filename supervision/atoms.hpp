@@ -16,4 +16,13 @@ using kill_timer_atom = caf::atom_constant<caf::atom("tr_killt")>;
 /// A restart delayed by the backoff is due.
 using backoff_atom = caf::atom_constant<caf::atom("tr_backoff")>;
 
+// The application controller's requests.
+using load_app_atom = caf::atom_constant<caf::atom("tr_appload")>;
+using unload_app_atom = caf::atom_constant<caf::atom("tr_appunld")>;
+using start_app_atom = caf::atom_constant<caf::atom("tr_appstrt")>;
+using ensure_apps_atom = caf::atom_constant<caf::atom("tr_appens")>;
+using stop_app_atom = caf::atom_constant<caf::atom("tr_appstop")>;
+using stop_apps_atom = caf::atom_constant<caf::atom("tr_appsall")>;
+using which_apps_atom = caf::atom_constant<caf::atom("tr_appwhch")>;
+
 } // namespace troupe::supervision

@@ -28,6 +28,22 @@ std::string to_string(errc code) {
       return "wrong_strategy";
     case errc::auto_shutdown:
       return "auto_shutdown";
+    case errc::invalid_application:
+      return "invalid_application";
+    case errc::no_such_application:
+      return "no_such_application";
+    case errc::application_already_loaded:
+      return "application_already_loaded";
+    case errc::dependency_cycle:
+      return "dependency_cycle";
+    case errc::dependency_not_running:
+      return "dependency_not_running";
+    case errc::application_not_running:
+      return "application_not_running";
+    case errc::application_running:
+      return "application_running";
+    case errc::application_terminated:
+      return "application_terminated";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

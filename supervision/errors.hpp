@@ -33,6 +33,23 @@ enum class errc : std::uint8_t {
   wrong_strategy,
   /// A significant child's exit shut the supervisor down (auto_shutdown).
   auto_shutdown,
+  /// An application spec is invalid; the context names it and the field.
+  invalid_application,
+  /// No application of this name is loaded.
+  no_such_application,
+  /// An application of this name is already loaded.
+  application_already_loaded,
+  /// Applications depend on each other in a cycle; the context shows it.
+  dependency_cycle,
+  /// An application was started before an application it depends on.
+  dependency_not_running,
+  /// The application is not running.
+  application_not_running,
+  /// The application is running (unload needs it stopped).
+  application_running,
+  /// An application whose exit stops the node exited; the context names it
+  /// and its reason. The node stops with this reason.
+  application_terminated,
 };
 
 std::string to_string(errc code);

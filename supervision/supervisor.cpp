@@ -3,6 +3,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/crash_report.hpp"
+#include "actors/serial_tasks.hpp"
 #include "runtime/system_config.hpp"
 #include "supervision/atoms.hpp"
 #include "supervision/restart_window.hpp"
@@ -12,7 +13,6 @@
 #include <caf/scoped_actor.hpp>
 #include <fmt/format.h>
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,23 +51,8 @@ public:
 private:
   // -- tasks ----------------------------------------------------------------
 
-  void enqueue(std::function<void(done_fn)> task) {
-    tasks_.push_back(std::move(task));
-    run_next();
-  }
-
-  void run_next() {
-    if (busy_ || tasks_.empty() || stopped_) {
-      return;
-    }
-    busy_ = true;
-    auto task = std::move(tasks_.front());
-    tasks_.pop_front();
-    auto self = shared_from_this();
-    task([self] {
-      self->busy_ = false;
-      self->run_next();
-    });
+  void enqueue(actors::serial_tasks::task_fn task) {
+    tasks_.enqueue(std::move(task));
   }
 
   // -- starting and stopping one child
@@ -294,7 +279,7 @@ private:
   void shutdown_and_quit(caf::error reason, done_fn k) {
     auto self = shared_from_this();
     terminate_reverse(children_, [self, reason, k]() mutable {
-      self->stopped_ = true;
+      self->tasks_.halt();
       self->self_->quit(reason);
       k();
     });
@@ -403,9 +388,7 @@ private:
   restart_window window_;
   caf::actor_addr parent_;
   std::vector<child_ptr> children_;
-  std::deque<std::function<void(done_fn)>> tasks_;
-  bool busy_ = false;
-  bool stopped_ = false;
+  actors::serial_tasks tasks_;
   std::map<caf::actor_addr, done_fn> awaiting_exit_;
   std::map<std::uint64_t, done_fn> backoff_waiting_;
   std::uint64_t backoff_seq_ = 0;
@@ -460,7 +443,7 @@ caf::behavior supervisor_state::make_behavior() {
             self->terminate_reverse(self->children_,
                                     [self, rp, err, k]() mutable {
                                       rp.deliver(err);
-                                      self->stopped_ = true;
+                                      self->tasks_.halt();
                                       self->self_->quit(err);
                                       k();
                                     });

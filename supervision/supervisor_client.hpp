@@ -47,12 +47,6 @@ public:
   caf::error stop(caf::error reason = {});
 
 private:
-  template <class Result, class... Ts>
-  caf::expected<Result> ask(Ts&&... xs);
-
-  template <class... Ts>
-  caf::error ask_done(Ts&&... xs);
-
   caf::actor_system* sys_;
   caf::actor sup_;
 };

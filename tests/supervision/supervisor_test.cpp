@@ -3,9 +3,8 @@
 #include "supervision/supervisor_client.hpp"
 
 #include "tests/actors/fixture.hpp"
+#include "tests/supervision/sup_fixture.hpp"
 #include "tests/testkit/wait.hpp"
-
-#include "tests/testkit/journal.hpp"
 
 #include <doctest/doctest.h>
 
@@ -24,99 +23,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using ping_atom = caf::atom_constant<caf::atom("ping")>;
-using quit_atom = caf::atom_constant<caf::atom("quit")>;
+using troupe::test::journal;
+using troupe::test::ping_atom;
+using troupe::test::quit_atom;
+using troupe::test::worker;
 
-using troupe::testkit::journal;
-
-// A worker that records its start and stop, and exits when told.
-struct worker {
-  using interface = caf::typed_actor<caf::replies_to<ping_atom>::with<int>,
-                                     caf::reacts_to<quit_atom, caf::error>>;
-  std::string id;
-  std::shared_ptr<journal> j;
-
-  ta::init_result init(ta::server_context<worker>& ctx, std::string name,
-                       std::shared_ptr<journal> jr, bool fail) {
-    id = std::move(name);
-    j = std::move(jr);
-    ctx.trap_exits(true); // so that terminate runs on shutdown
-    if (fail) {
-      return ta::init_result::stop(
-        caf::make_error(caf::sec::runtime_error, "refused to start"));
-    }
-    j->add("start:" + id);
-    return ta::init_result::ok();
-  }
-  interface::behavior_type handlers(ta::server_context<worker>& ctx) {
-    return {
-      [](ping_atom) { return 1; },
-      [&ctx](quit_atom, caf::error& reason) { ctx.stop(std::move(reason)); },
-    };
-  }
-  void terminate(ta::server_context<worker>&, const caf::error&) {
-    j->add("stop:" + id);
-  }
-};
-
-struct fixture : troupe::test::actor_fixture {
-  std::shared_ptr<journal> j = std::make_shared<journal>();
-
-  fixture() = default;
-
-  ts::child_spec child(const std::string& id,
-                       ts::restart_type restart = ts::restart_type::permanent,
-                       bool fail = false) {
-    auto spec = ts::server_child<worker>(id, id, j, fail);
-    spec.restart = restart;
-    return spec;
-  }
-
-  std::vector<ts::child_info> children(const caf::actor& sup) {
-    ts::supervisor_client client{*sys, sup};
-    auto list = client.which_children();
-    REQUIRE(list);
-    return *list;
-  }
-
-  caf::actor handle_of(const caf::actor& sup, const std::string& id) {
-    for (const auto& c : children(sup)) {
-      if (c.id == id) {
-        return c.handle;
-      }
-    }
-    return {};
-  }
-
-  void make_exit(const caf::actor& child, caf::error reason) {
-    caf::anon_send(caf::actor_cast<worker::interface>(child), quit_atom::value,
-                   std::move(reason));
-  }
-
-  // Monitors an actor from the moment it is made; `reason` waits for the
-  // exit reason.
-  struct watch {
-    caf::scoped_actor self;
-    watch(caf::actor_system& sys, const caf::actor& who) : self(sys) {
-      self->monitor(who);
-    }
-    std::optional<caf::error> reason() {
-      std::optional<caf::error> out;
-      self->receive([&out](caf::down_msg& dm) { out = dm.reason; },
-                    caf::after(30s) >> [] {});
-      return out;
-    }
-  };
-
-  std::optional<caf::error> wait_down(const caf::actor& who) {
-    return watch{*sys, who}.reason();
-  }
-
-  void stop(const caf::actor& sup) {
-    ts::supervisor_client client{*sys, sup};
-    REQUIRE_FALSE(client.stop());
-  }
-};
+using fixture = troupe::test::supervision_fixture;
 
 caf::error reason_of(const std::string& kind) {
   if (kind == "normal") {
