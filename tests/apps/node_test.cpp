@@ -1,0 +1,136 @@
+// Tests of the node assembly in one process: applications and stop requests.
+#include "apps/node.hpp"
+
+#include "runtime/errors.hpp"
+#include "supervision/supervisor_client.hpp"
+#include "tests/supervision/sup_fixture.hpp"
+#include "tests/testkit/node_process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <caf/send.hpp>
+
+namespace ts = troupe::supervision;
+using namespace std::chrono_literals;
+using troupe::test::journal;
+using troupe::test::quit_atom;
+using troupe::test::worker;
+
+namespace {
+
+struct node_fixture {
+  troupe::testkit::temp_dir dir;
+  std::shared_ptr<journal> j = std::make_shared<journal>();
+
+  troupe::runtime::node_config config() {
+    troupe::runtime::node_config cfg;
+    cfg.name = "a1";
+    cfg.listen = {.host = "127.0.0.1", .port = 0};
+    cfg.data_dir = dir.path() / "a1";
+    cfg.scheduler_threads = 2;
+    return cfg;
+  }
+
+  ts::application_spec app(const std::string& name, ts::app_restart_type type,
+                           std::vector<std::string> deps = {},
+                           bool fail = false) {
+    auto w = ts::server_child<worker>(name + ".w", name + ".w", j, fail);
+    return {.name = name,
+            .dependencies = std::move(deps),
+            .restart = type,
+            .flags = {.intensity = 0},
+            .children = {w}};
+  }
+
+  caf::expected<std::unique_ptr<troupe::node>>
+  start(std::vector<ts::application_spec> apps) {
+    return troupe::node::start(config(), {.console_log = false,
+                                          .seed = 7,
+                                          .applications = std::move(apps)});
+  }
+};
+
+} // namespace
+
+TEST_SUITE_BEGIN("apps.node");
+
+TEST_CASE_FIXTURE(node_fixture, "a node starts its applications after their "
+                                "dependencies and stops them in reverse") {
+  using ts::app_restart_type;
+  {
+    auto n = start({app("web", app_restart_type::permanent, {"db"}),
+                    app("db", app_restart_type::permanent)});
+    REQUIRE(n);
+    auto list = (*n)->applications().which_applications();
+    REQUIRE(list);
+    REQUIRE(list->size() == 2);
+    for (const auto& a : *list) {
+      CHECK(a.status == ts::app_status::running);
+    }
+    auto tree = ts::supervisor_client{(*n)->system(), (*n)->root()}.tree();
+    REQUIRE(tree);
+    REQUIRE(tree->size() == 2);
+    CHECK((*tree)[0].id == "db");
+    CHECK((*tree)[1].id == "web");
+    (*n)->stop("test over");
+  }
+  CHECK(j->snapshot()
+        == std::vector<std::string>{"start:db.w", "start:web.w", "stop:web.w",
+                                    "stop:db.w"});
+}
+
+TEST_CASE_FIXTURE(node_fixture, "a permanent application's exit asks the "
+                                "node to stop, naming the application") {
+  auto n = start({app("core", ts::app_restart_type::permanent),
+                  app("extra", ts::app_restart_type::temporary)});
+  REQUIRE(n);
+  CHECK_FALSE((*n)->await_stop_request(std::chrono::steady_clock::now()));
+  auto list = (*n)->applications().which_applications();
+  REQUIRE(list);
+  auto core = std::find_if(list->begin(), list->end(),
+                           [](const auto& a) { return a.name == "core"; });
+  REQUIRE(core != list->end());
+  ts::supervisor_client top{(*n)->system(), core->supervisor};
+  auto children = top.which_children();
+  REQUIRE(children);
+  caf::anon_send(caf::actor_cast<worker::interface>(children->at(0).handle),
+                 quit_atom::value,
+                 caf::make_error(caf::sec::runtime_error, "disk on fire"));
+  auto request = (*n)->await_stop_request(std::chrono::steady_clock::now()
+                                          + 30s);
+  REQUIRE(request);
+  CHECK(request->failure == ts::errc::application_terminated);
+  CHECK(request->reason.find("permanent application \"core\" exited")
+        != std::string::npos);
+  (*n)->stop(request->reason);
+  CHECK(j->snapshot().back() == "stop:extra.w");
+}
+
+TEST_CASE_FIXTURE(node_fixture, "an application that fails to start fails "
+                                "the node's start and leaves nothing behind") {
+  auto n = start({app("ok", ts::app_restart_type::permanent),
+                  app("broken", ts::app_restart_type::permanent, {"ok"},
+                      true)});
+  REQUIRE_FALSE(n);
+  CHECK(troupe::runtime::describe(n.error()).find("refused to start")
+        != std::string::npos);
+  CHECK(j->snapshot()
+        == std::vector<std::string>{"start:ok.w", "stop:ok.w"});
+  // The data directory is free again: a node starts on it at once.
+  auto again = start({});
+  REQUIRE(again);
+}
+
+TEST_CASE_FIXTURE(node_fixture, "a stop request is answered once: the first "
+                                "reason wins") {
+  auto n = start({});
+  REQUIRE(n);
+  (*n)->request_stop({.reason = "operator"});
+  (*n)->request_stop({.reason = "later"});
+  auto request = (*n)->await_stop_request();
+  REQUIRE(request);
+  CHECK(request->reason == "operator");
+  CHECK_FALSE(request->failure);
+}
+
+TEST_SUITE_END();
