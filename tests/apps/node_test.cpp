@@ -96,8 +96,8 @@ TEST_CASE_FIXTURE(node_fixture, "a permanent application's exit asks the "
   caf::anon_send(caf::actor_cast<worker::interface>(children->at(0).handle),
                  quit_atom::value,
                  caf::make_error(caf::sec::runtime_error, "disk on fire"));
-  auto request = (*n)->await_stop_request(std::chrono::steady_clock::now()
-                                          + 30s);
+  auto request
+    = (*n)->await_stop_request(std::chrono::steady_clock::now() + 30s);
   REQUIRE(request);
   CHECK(request->failure == ts::errc::application_terminated);
   CHECK(request->reason.find("permanent application \"core\" exited")
@@ -108,14 +108,13 @@ TEST_CASE_FIXTURE(node_fixture, "a permanent application's exit asks the "
 
 TEST_CASE_FIXTURE(node_fixture, "an application that fails to start fails "
                                 "the node's start and leaves nothing behind") {
-  auto n = start({app("ok", ts::app_restart_type::permanent),
-                  app("broken", ts::app_restart_type::permanent, {"ok"},
-                      true)});
+  auto n
+    = start({app("ok", ts::app_restart_type::permanent),
+             app("broken", ts::app_restart_type::permanent, {"ok"}, true)});
   REQUIRE_FALSE(n);
   CHECK(troupe::runtime::describe(n.error()).find("refused to start")
         != std::string::npos);
-  CHECK(j->snapshot()
-        == std::vector<std::string>{"start:ok.w", "stop:ok.w"});
+  CHECK(j->snapshot() == std::vector<std::string>{"start:ok.w", "stop:ok.w"});
   // The data directory is free again: a node starts on it at once.
   auto again = start({});
   REQUIRE(again);
