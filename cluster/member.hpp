@@ -1,0 +1,74 @@
+// A cluster member: identity, address, incarnation, status and what it
+// announces about itself (services, draining).
+#pragma once
+
+#include "runtime/config.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace troupe::cluster {
+
+/// A member's place in its life cycle, in the order it moves through it.
+enum class member_status : std::uint8_t {
+  joining,
+  up,
+  leaving,
+  exiting,
+  down,
+  removed,
+};
+
+std::string to_string(member_status x);
+std::optional<member_status> parse_member_status(std::string_view text);
+
+/// Whether a member may move from `from` to `to`: joining → up → leaving →
+/// exiting → removed; joining may also leave; any status before removed
+/// may go down; down → removed. Nothing moves backwards; a restarted node
+/// comes back as a new incarnation, not by a transition.
+bool is_legal_transition(member_status from, member_status to);
+
+/// What a node says about its own services; only that node changes it, and
+/// every change has a higher `version`.
+struct service_announcement {
+  std::uint64_t version = 0;
+  /// Service name → whether it is up (and healthy, if it has a check).
+  std::map<std::string, bool> services{};
+  /// The node stays a member but asks not to be given traffic.
+  bool draining = false;
+
+  friend bool
+  operator==(const service_announcement&, const service_announcement&)
+    = default;
+};
+
+/// One member as every node sees it.
+struct member {
+  /// The node's permanent id (32 hex digits).
+  std::string node_id;
+  /// `name@host`, for people.
+  std::string name;
+  /// Where its cluster transport listens.
+  runtime::endpoint address;
+  /// Its boot counter: a higher one is a restarted node replacing its old
+  /// self.
+  std::uint64_t incarnation = 0;
+  member_status status = member_status::joining;
+  service_announcement announcement{};
+
+  /// Whether it takes part in the cluster (joining, up, leaving).
+  bool is_active() const;
+
+  friend bool operator==(const member&, const member&) = default;
+};
+
+/// The merge of two views of the same member (same node id): the higher
+/// incarnation wins; for the same incarnation the status that is further
+/// along wins and the newer announcement wins. Commutative, associative and
+/// idempotent; ties are broken by comparing whole values.
+member merge(const member& a, const member& b);
+
+} // namespace troupe::cluster

@@ -1,0 +1,256 @@
+// The gossiped membership state and its merge.
+#include "cluster/membership.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+namespace troupe::cluster {
+
+const member* membership::find(const std::string& node_id) const {
+  auto i = members_.find(node_id);
+  return i == members_.end() ? nullptr : &i->second;
+}
+
+bool membership::add(const member& m, const std::string& by) {
+  auto i = members_.find(m.node_id);
+  if (i != members_.end()) {
+    if (m.incarnation < i->second.incarnation || m == i->second) {
+      return false;
+    }
+    if (m.incarnation == i->second.incarnation) {
+      return false; // the same boot: only transitions change it
+    }
+  }
+  members_[m.node_id] = m;
+  version_.bump(by);
+  return true;
+}
+
+bool membership::transition(const std::string& node_id, member_status to,
+                            const std::string& by) {
+  auto i = members_.find(node_id);
+  if (i == members_.end() || !is_legal_transition(i->second.status, to)) {
+    return false;
+  }
+  i->second.status = to;
+  version_.bump(by);
+  return true;
+}
+
+bool membership::observe(const std::string& observer,
+                         const std::string& subject, bool unreachable) {
+  const auto* m = find(subject);
+  if (m == nullptr) {
+    return false;
+  }
+  auto& rec = reach_[{observer, subject}];
+  if (rec.version > 0 && rec.subject_incarnation == m->incarnation
+      && rec.unreachable == unreachable) {
+    return false;
+  }
+  rec.subject_incarnation = m->incarnation;
+  rec.unreachable = unreachable;
+  ++rec.version;
+  version_.bump(observer);
+  return true;
+}
+
+bool membership::announce(const std::string& node_id, service_announcement a) {
+  auto i = members_.find(node_id);
+  if (i == members_.end()) {
+    return false;
+  }
+  auto& mine = i->second.announcement;
+  if (a.services == mine.services && a.draining == mine.draining) {
+    return false;
+  }
+  a.version = mine.version + 1;
+  mine = std::move(a);
+  version_.bump(node_id);
+  return true;
+}
+
+bool membership::is_unreachable(const std::string& subject) const {
+  const auto* m = find(subject);
+  if (m == nullptr) {
+    return false;
+  }
+  for (const auto& [key, rec] : reach_) {
+    if (key.second != subject || !rec.unreachable
+        || rec.subject_incarnation != m->incarnation) {
+      continue;
+    }
+    const auto* observer = find(key.first);
+    if (observer != nullptr && observer->is_active()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> membership::reachable_active() const {
+  std::vector<std::string> out;
+  for (const auto& [id, m] : members_) {
+    if (m.is_active() && !is_unreachable(id)) {
+      out.push_back(id);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> membership::leader() const {
+  auto pick = [this](auto&& eligible) -> std::optional<std::string> {
+    const member* best = nullptr;
+    for (const auto& [id, m] : members_) {
+      if (!eligible(m) || is_unreachable(id)) {
+        continue;
+      }
+      if (best == nullptr
+          || std::tie(m.address.host, m.address.port, m.node_id) < std::tie(
+               best->address.host, best->address.port, best->node_id)) {
+        best = &m;
+      }
+    }
+    return best ? std::optional<std::string>{best->node_id} : std::nullopt;
+  };
+  auto serving = pick([](const member& m) {
+    return m.status == member_status::up || m.status == member_status::leaving;
+  });
+  if (serving) {
+    return serving;
+  }
+  return pick(
+    [](const member& m) { return m.status == member_status::joining; });
+}
+
+membership membership::merge(const membership& a, const membership& b) {
+  membership out = a;
+  for (const auto& [id, m] : b.members_) {
+    auto i = out.members_.find(id);
+    if (i == out.members_.end()) {
+      out.members_.emplace(id, m);
+    } else {
+      i->second = cluster::merge(i->second, m);
+    }
+  }
+  for (const auto& [key, rec] : b.reach_) {
+    auto i = out.reach_.find(key);
+    if (i == out.reach_.end()) {
+      out.reach_.emplace(key, rec);
+    } else if (std::tie(rec.subject_incarnation, rec.version, rec.unreachable)
+               > std::tie(i->second.subject_incarnation, i->second.version,
+                          i->second.unreachable)) {
+      i->second = rec;
+    }
+  }
+  out.version_.merge(b.version_);
+  return out;
+}
+
+membership membership::from_parts(members_type members, reach_type reach,
+                                  version_vector version) {
+  membership out;
+  out.members_ = std::move(members);
+  out.reach_ = std::move(reach);
+  out.version_ = std::move(version);
+  return out;
+}
+
+std::string to_string(gossip_outcome x) {
+  switch (x) {
+    case gossip_outcome::same:
+      return "same";
+    case gossip_outcome::newer:
+      return "newer";
+    case gossip_outcome::older:
+      return "older";
+    case gossip_outcome::merged:
+      return "merged";
+  }
+  return "gossip_outcome(?)";
+}
+
+gossip_outcome receive_gossip(gossip_state& local, const gossip_state& remote,
+                              const std::string& self) {
+  switch (local.state.version().compare(remote.state.version())) {
+    case causal_order::same:
+      local.seen.insert(remote.seen.begin(), remote.seen.end());
+      local.seen.insert(self);
+      return gossip_outcome::same;
+    case causal_order::before:
+      local.state = remote.state;
+      local.seen = remote.seen;
+      local.seen.insert(self);
+      return gossip_outcome::newer;
+    case causal_order::after:
+      return gossip_outcome::older;
+    case causal_order::concurrent:
+      break;
+  }
+  local.state = membership::merge(local.state, remote.state);
+  local.seen = {self};
+  return gossip_outcome::merged;
+}
+
+bool converged(const gossip_state& g) {
+  for (const auto& id : g.state.reachable_active()) {
+    if (g.seen.count(id) == 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::pair<std::string, member_status>> leader_actions(
+  gossip_state& g, const std::string& self, const leader_policy& policy,
+  const std::map<std::string, std::chrono::milliseconds>& unreachable_for) {
+  std::vector<std::pair<std::string, member_status>> done;
+  if (g.state.leader() != self) {
+    return done;
+  }
+  auto apply = [&](const std::string& id, member_status to) {
+    if (g.state.transition(id, to, self)) {
+      done.emplace_back(id, to);
+    }
+  };
+  if (policy.down_after) {
+    for (const auto& [id, how_long] : unreachable_for) {
+      const auto* m = g.state.find(id);
+      if (m != nullptr && id != self && m->status < member_status::down
+          && g.state.is_unreachable(id) && how_long >= *policy.down_after) {
+        apply(id, member_status::down);
+      }
+    }
+  }
+  if (converged(g)) {
+    std::vector<std::pair<std::string, member_status>> todo;
+    for (const auto& [id, m] : g.state.members()) {
+      switch (m.status) {
+        case member_status::joining:
+          if (!g.state.is_unreachable(id)) {
+            todo.emplace_back(id, member_status::up);
+          }
+          break;
+        case member_status::leaving:
+          todo.emplace_back(id, member_status::exiting);
+          break;
+        case member_status::exiting:
+        case member_status::down:
+          todo.emplace_back(id, member_status::removed);
+          break;
+        case member_status::up:
+        case member_status::removed:
+          break;
+      }
+    }
+    for (const auto& [id, to] : todo) {
+      apply(id, to);
+    }
+  }
+  if (!done.empty()) {
+    g.seen = {self};
+  }
+  return done;
+}
+
+} // namespace troupe::cluster

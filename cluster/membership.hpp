@@ -1,0 +1,149 @@
+// The gossiped membership state (a pure value): members, reachability
+// observations and a version vector, with a lawful merge.
+#pragma once
+
+#include "cluster/member.hpp"
+#include "cluster/version_vector.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace troupe::cluster {
+
+/// What one member (the observer) last concluded about another (the
+/// subject, in one incarnation). Only the observer writes it, with a
+/// higher `version` each time.
+struct reachability_record {
+  std::uint64_t subject_incarnation = 0;
+  std::uint64_t version = 0;
+  bool unreachable = false;
+
+  friend bool operator==(const reachability_record&, const reachability_record&)
+    = default;
+};
+
+/// The cluster state every node keeps a copy of and gossips. Removed
+/// members stay as tombstones so that a stale peer cannot bring them back;
+/// only a higher incarnation of the same node id replaces one.
+class membership {
+public:
+  using members_type = std::map<std::string, member>;    // by node id
+  using reach_key = std::pair<std::string, std::string>; // observer, subject
+  using reach_type = std::map<reach_key, reachability_record>;
+
+  membership() = default;
+
+  const members_type& members() const {
+    return members_;
+  }
+  const reach_type& reachability() const {
+    return reach_;
+  }
+  const version_vector& version() const {
+    return version_;
+  }
+
+  /// The member with this node id, if known.
+  const member* find(const std::string& node_id) const;
+
+  // -- local changes: each bumps `by`'s entry of the version ------------------
+
+  /// Adds or replaces a member (a join, or a restarted node with a higher
+  /// incarnation). A lower incarnation than the one known is ignored.
+  /// Returns whether the state changed.
+  bool add(const member& m, const std::string& by);
+
+  /// Moves a member to `to` if that is a legal transition; returns whether
+  /// it did.
+  bool transition(const std::string& node_id, member_status to,
+                  const std::string& by);
+
+  /// Records what `observer` concluded about `subject`; returns whether it
+  /// changed anything.
+  bool observe(const std::string& observer, const std::string& subject,
+               bool unreachable);
+
+  /// Replaces `node_id`'s own announcement (only that node calls this).
+  bool announce(const std::string& node_id, service_announcement a);
+
+  // -- queries ----------------------------------------------------------------
+
+  /// Whether some active member currently sees `subject` (in its present
+  /// incarnation) as unreachable.
+  bool is_unreachable(const std::string& subject) const;
+
+  /// Active members that no one sees as unreachable, by node id.
+  std::vector<std::string> reachable_active() const;
+
+  /// The member that performs the cluster's housekeeping (moving joining
+  /// members up, removing exiting ones, downing the long unreachable): the
+  /// reachable up or leaving member with the lowest address, or, before
+  /// anyone is up, the reachable joining member with the lowest address.
+  /// Derived from the state alone, so every converged node agrees.
+  std::optional<std::string> leader() const;
+
+  /// The merge: members by `cluster::merge`, observations by the higher
+  /// (subject incarnation, version), versions by pointwise maximum.
+  /// Commutative, associative and idempotent.
+  static membership merge(const membership& a, const membership& b);
+
+  friend bool operator==(const membership&, const membership&) = default;
+
+  /// Rebuilds a state from its parts (for the codec and persistence).
+  static membership from_parts(members_type members, reach_type reach,
+                               version_vector version);
+
+private:
+  members_type members_;
+  reach_type reach_;
+  version_vector version_;
+};
+
+/// The gossip state of one node: the membership and which nodes have seen
+/// exactly its version.
+struct gossip_state {
+  membership state;
+  std::set<std::string> seen;
+};
+
+/// The outcome of receiving a peer's gossip.
+enum class gossip_outcome {
+  same,   ///< versions equal: seen sets united
+  newer,  ///< the peer's state was newer: taken
+  older,  ///< ours was newer: kept; the peer should be sent ours
+  merged, ///< concurrent: merged, and a new version made by `self`
+};
+
+std::string to_string(gossip_outcome x);
+
+/// Folds a peer's gossip into `local` on node `self`.
+gossip_outcome receive_gossip(gossip_state& local, const gossip_state& remote,
+                              const std::string& self);
+
+/// Whether every reachable active member has seen the current version
+/// (down and removed members and the unreachable do not count).
+bool converged(const gossip_state& g);
+
+/// The housekeeping the leader performs on a converged state.
+struct leader_policy {
+  /// Unreachable members are marked down after this long (as seen by the
+  /// leader's own clock); nullopt: only an operator downs members.
+  std::optional<std::chrono::milliseconds> down_after{};
+};
+
+/// Applies the leader's housekeeping to `g` on node `self` if `self` is the
+/// leader: joining → up and leaving → exiting when converged, exiting and
+/// down → removed when converged, and members unreachable for
+/// longer than `down_after` (per `unreachable_for`) → down. Returns the
+/// transitions made, as (node id, new status).
+std::vector<std::pair<std::string, member_status>> leader_actions(
+  gossip_state& g, const std::string& self, const leader_policy& policy,
+  const std::map<std::string, std::chrono::milliseconds>& unreachable_for);
+
+} // namespace troupe::cluster
