@@ -1,0 +1,45 @@
+// Error codes of the cluster layer.
+#include "cluster/errors.hpp"
+
+#include "runtime/errors.hpp"
+#include "supervision/errors.hpp"
+
+#include <caf/atom.hpp>
+
+namespace troupe::cluster {
+
+std::string to_string(errc code) {
+  switch (code) {
+    case errc::malformed_frame:
+      return "malformed_frame";
+    case errc::oversized_frame:
+      return "oversized_frame";
+    case errc::unsupported_protocol:
+      return "unsupported_protocol";
+    case errc::authentication_failed:
+      return "authentication_failed";
+    case errc::protocol_violation:
+      return "protocol_violation";
+    case errc::corrupt_state:
+      return "corrupt_state";
+    case errc::peer_unreachable:
+      return "peer_unreachable";
+    case errc::no_such_member:
+      return "no_such_member";
+    case errc::invalid_settings:
+      return "invalid_settings";
+  }
+  return "errc(" + std::to_string(static_cast<int>(code)) + ")";
+}
+
+void add_cluster_types(runtime::system_config& cfg) {
+  supervision::add_supervision_types(cfg);
+  cfg.add_error_category(caf::atom("cluster"), [](std::uint8_t code,
+                                                  caf::atom_value,
+                                                  const caf::message& ctx) {
+    return runtime::render_error("cluster", to_string(static_cast<errc>(code)),
+                                 ctx);
+  });
+}
+
+} // namespace troupe::cluster

@@ -1,0 +1,45 @@
+// Error codes of the cluster layer, registered as category "cluster".
+#pragma once
+
+#include "runtime/system_config.hpp"
+
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+
+namespace troupe::cluster {
+
+/// What went wrong in the cluster layer.
+enum class errc : std::uint8_t {
+  /// Bytes from a peer or a file are not a valid frame; the context says
+  /// what was wrong.
+  malformed_frame = 1,
+  /// A frame is larger than the configured limit.
+  oversized_frame,
+  /// A frame of a major protocol version this node does not speak.
+  unsupported_protocol,
+  /// A peer did not prove it knows the cluster secret, or belongs to
+  /// another cluster.
+  authentication_failed,
+  /// A peer sent something the protocol does not allow at that point.
+  protocol_violation,
+  /// The persisted cluster state cannot be used; it was set aside.
+  corrupt_state,
+  /// A peer could not be reached.
+  peer_unreachable,
+  /// No member with this node id or address.
+  no_such_member,
+  /// The cluster settings are invalid; the context names the setting.
+  invalid_settings,
+};
+
+std::string to_string(errc code);
+
+/// Registers the category (and those of the layers below) with a Troupe
+/// configuration.
+void add_cluster_types(runtime::system_config& cfg);
+
+} // namespace troupe::cluster
+
+CAF_ERROR_CODE_ENUM(troupe::cluster::errc, "cluster")

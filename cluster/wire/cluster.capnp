@@ -1,0 +1,131 @@
+# What Troupe nodes say to each other about the cluster.
+#
+# Evolution rules (so that nodes one version apart interoperate during a
+# rolling upgrade):
+# - Add fields only at the end of a struct, with the next ordinal. Never
+#   remove, renumber or retype a field; a field no longer used stays, and
+#   is left at its default.
+# - Add union members and enumerants only at the end. A node that meets a
+#   union member it does not know skips that frame (logged) and keeps the
+#   connection; an enumerant it does not know makes the frame invalid.
+# - Defaults are part of the contract: a new field's default must mean
+#   "behave as before".
+# - `Frame.protocol` is the major protocol version. It changes only when a
+#   change cannot follow these rules; a node refuses frames of another
+#   major version and drops the connection.
+@0xc37874d1e5fc5b4b;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("troupe::cluster::wire");
+
+struct Endpoint {
+  host @0 :Text;
+  port @1 :UInt16;
+}
+
+enum MemberStatus {
+  joining @0;
+  up @1;
+  leaving @2;
+  exiting @3;
+  down @4;
+  removed @5;
+}
+
+struct Service {
+  name @0 :Text;
+  up @1 :Bool;
+}
+
+struct Announcement {
+  version @0 :UInt64;
+  services @1 :List(Service);
+  draining @2 :Bool;
+}
+
+struct Member {
+  nodeId @0 :Text;
+  name @1 :Text;
+  address @2 :Endpoint;
+  incarnation @3 :UInt64;
+  status @4 :MemberStatus;
+  announcement @5 :Announcement;
+}
+
+struct VersionEntry {
+  nodeId @0 :Text;
+  counter @1 :UInt64;
+}
+
+struct Reachability {
+  observer @0 :Text;
+  subject @1 :Text;
+  subjectIncarnation @2 :UInt64;
+  version @3 :UInt64;
+  unreachable @4 :Bool;
+}
+
+struct Membership {
+  members @0 :List(Member);
+  reachability @1 :List(Reachability);
+  version @2 :List(VersionEntry);
+}
+
+struct GossipState {
+  membership @0 :Membership;
+  seen @1 :List(Text);
+}
+
+# The first frame on a connection, both ways: who the sender is, and a
+# random challenge the other side must answer.
+struct Hello {
+  nodeId @0 :Text;
+  name @1 :Text;
+  address @2 :Endpoint;
+  incarnation @3 :UInt64;
+  challenge @4 :Data;
+  # The cluster the sender belongs to; nodes of different clusters refuse
+  # each other.
+  cluster @5 :Text;
+}
+
+# The answer to the peer's challenge: HMAC-SHA-512-256 keyed with the shared
+# cluster secret over the peer's challenge and the sender's node id.
+struct Auth {
+  mac @0 :Data;
+}
+
+# Gossip, digest first: the sender's version and seen set. The receiver
+# answers with its full state only if it is newer or concurrent, or asks
+# for the sender's if it is older.
+struct GossipDigest {
+  version @0 :List(VersionEntry);
+  seen @1 :List(Text);
+}
+
+struct Heartbeat {
+  sequence @0 :UInt64;
+}
+
+struct Frame {
+  protocol @0 :UInt16;
+  body :union {
+    hello @1 :Hello;
+    auth @2 :Auth;
+    digest @3 :GossipDigest;
+    state @4 :GossipState;
+    # "Your state is newer or concurrent with mine: send it."
+    stateRequest @5 :Void;
+    heartbeat @6 :Heartbeat;
+    heartbeatAck @7 :Heartbeat;
+    # "I am leaving on purpose": the receiver need not suspect a crash.
+    goodbye @8 :Void;
+  }
+}
+
+# What a node keeps in its data directory to come back as itself.
+struct PersistedState {
+  nodeId @0 :Text;
+  incarnation @1 :UInt64;
+  gossip @2 :GossipState;
+}

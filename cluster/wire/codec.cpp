@@ -1,0 +1,377 @@
+// The cluster protocol's frames and their Cap'n Proto encoding.
+#include "cluster/wire/codec.hpp"
+
+#include "cluster/errors.hpp"
+#include "cluster/wire/cluster.capnp.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <fmt/format.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace troupe::cluster::wire {
+
+namespace {
+
+// -- encoding ---------------------------------------------------------------
+
+void write(Endpoint::Builder out, const runtime::endpoint& ep) {
+  out.setHost(ep.host);
+  out.setPort(ep.port);
+}
+
+void write(Member::Builder out, const member& m) {
+  out.setNodeId(m.node_id);
+  out.setName(m.name);
+  write(out.initAddress(), m.address);
+  out.setIncarnation(m.incarnation);
+  out.setStatus(static_cast<MemberStatus>(m.status));
+  auto a = out.initAnnouncement();
+  a.setVersion(m.announcement.version);
+  a.setDraining(m.announcement.draining);
+  auto services
+    = a.initServices(static_cast<unsigned>(m.announcement.services.size()));
+  unsigned i = 0;
+  for (const auto& [name, up] : m.announcement.services) {
+    services[i].setName(name);
+    services[i].setUp(up);
+    ++i;
+  }
+}
+
+void write(capnp::List<VersionEntry>::Builder out, const version_vector& v) {
+  unsigned i = 0;
+  for (const auto& [node, n] : v.entries()) {
+    out[i].setNodeId(node);
+    out[i].setCounter(n);
+    ++i;
+  }
+}
+
+void write(capnp::List<capnp::Text>::Builder out,
+           const std::set<std::string>& xs) {
+  unsigned i = 0;
+  for (const auto& x : xs) {
+    out.set(i++, x);
+  }
+}
+
+void write(GossipState::Builder out, const gossip_state& g) {
+  auto m = out.initMembership();
+  const auto& members = g.state.members();
+  auto ms = m.initMembers(static_cast<unsigned>(members.size()));
+  unsigned i = 0;
+  for (const auto& [id, x] : members) {
+    write(ms[i++], x);
+  }
+  const auto& reach = g.state.reachability();
+  auto rs = m.initReachability(static_cast<unsigned>(reach.size()));
+  i = 0;
+  for (const auto& [key, rec] : reach) {
+    rs[i].setObserver(key.first);
+    rs[i].setSubject(key.second);
+    rs[i].setSubjectIncarnation(rec.subject_incarnation);
+    rs[i].setVersion(rec.version);
+    rs[i].setUnreachable(rec.unreachable);
+    ++i;
+  }
+  write(
+    m.initVersion(static_cast<unsigned>(g.state.version().entries().size())),
+    g.state.version());
+  write(out.initSeen(static_cast<unsigned>(g.seen.size())), g.seen);
+}
+
+kj::ArrayPtr<const kj::byte> as_bytes(const std::string& s) {
+  return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
+}
+
+struct body_writer {
+  Frame::Body::Builder body;
+
+  void operator()(const hello& x) {
+    auto h = body.initHello();
+    h.setNodeId(x.node_id);
+    h.setName(x.name);
+    write(h.initAddress(), x.address);
+    h.setIncarnation(x.incarnation);
+    h.setChallenge(as_bytes(x.challenge));
+    h.setCluster(x.cluster);
+  }
+  void operator()(const auth& x) {
+    body.initAuth().setMac(as_bytes(x.mac));
+  }
+  void operator()(const digest& x) {
+    auto d = body.initDigest();
+    write(d.initVersion(static_cast<unsigned>(x.version.entries().size())),
+          x.version);
+    write(d.initSeen(static_cast<unsigned>(x.seen.size())), x.seen);
+  }
+  void operator()(const state& x) {
+    write(body.initState(), x.gossip);
+  }
+  void operator()(const state_request&) {
+    body.setStateRequest();
+  }
+  void operator()(const heartbeat& x) {
+    body.initHeartbeat().setSequence(x.sequence);
+  }
+  void operator()(const heartbeat_ack& x) {
+    body.initHeartbeatAck().setSequence(x.sequence);
+  }
+  void operator()(const goodbye&) {
+    body.setGoodbye();
+  }
+  void operator()(const unknown_frame&) {
+    throw std::logic_error("an unknown frame cannot be encoded");
+  }
+};
+
+std::vector<std::uint8_t> to_bytes(capnp::MessageBuilder& mb) {
+  auto words = capnp::messageToFlatArray(mb);
+  auto bytes = words.asBytes();
+  return {bytes.begin(), bytes.end()};
+}
+
+// -- decoding ---------------------------------------------------------------
+
+// Thrown inside the decoder only; `decode` turns it into an error.
+struct bad_input : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct reader {
+  const limits& lim;
+
+  std::string text(capnp::Text::Reader t, const char* what) const {
+    if (t.size() > lim.max_text) {
+      throw bad_input(fmt::format("{} is {} bytes long (limit {})", what,
+                                  t.size(), lim.max_text));
+    }
+    return {t.cStr(), t.size()};
+  }
+
+  std::string node_id(capnp::Text::Reader t, const char* what) const {
+    auto id = text(t, what);
+    if (!is_node_id(id)) {
+      throw bad_input(fmt::format("{} is not a node id", what));
+    }
+    return id;
+  }
+
+  template <class List>
+  void check_size(const List& xs, const char* what) const {
+    if (xs.size() > lim.max_list) {
+      throw bad_input(fmt::format("{} has {} entries (limit {})", what,
+                                  xs.size(), lim.max_list));
+    }
+  }
+
+  runtime::endpoint endpoint(Endpoint::Reader ep) const {
+    return {.host = text(ep.getHost(), "host"), .port = ep.getPort()};
+  }
+
+  member read(Member::Reader m) const {
+    auto status = static_cast<unsigned>(m.getStatus());
+    if (status > static_cast<unsigned>(member_status::removed)) {
+      throw bad_input(fmt::format("member status {} is unknown", status));
+    }
+    member out{.node_id = node_id(m.getNodeId(), "member node id"),
+               .name = text(m.getName(), "member name"),
+               .address = endpoint(m.getAddress()),
+               .incarnation = m.getIncarnation(),
+               .status = static_cast<member_status>(status)};
+    auto a = m.getAnnouncement();
+    out.announcement.version = a.getVersion();
+    out.announcement.draining = a.getDraining();
+    check_size(a.getServices(), "services");
+    for (auto s : a.getServices()) {
+      out.announcement.services[text(s.getName(), "service name")] = s.getUp();
+    }
+    return out;
+  }
+
+  version_vector version(capnp::List<VersionEntry>::Reader xs) const {
+    check_size(xs, "version");
+    version_vector::entries_type entries;
+    for (auto e : xs) {
+      if (e.getCounter() > 0) {
+        entries[node_id(e.getNodeId(), "version node id")] = e.getCounter();
+      }
+    }
+    return version_vector{std::move(entries)};
+  }
+
+  std::set<std::string> ids(capnp::List<capnp::Text>::Reader xs) const {
+    check_size(xs, "seen");
+    std::set<std::string> out;
+    for (auto x : xs) {
+      out.insert(node_id(x, "seen node id"));
+    }
+    return out;
+  }
+
+  gossip_state gossip(GossipState::Reader g) const {
+    auto m = g.getMembership();
+    check_size(m.getMembers(), "members");
+    check_size(m.getReachability(), "reachability");
+    membership::members_type members;
+    for (auto x : m.getMembers()) {
+      auto mem = read(x);
+      auto id = mem.node_id;
+      members[id] = std::move(mem);
+    }
+    membership::reach_type reach;
+    for (auto r : m.getReachability()) {
+      reach[{node_id(r.getObserver(), "observer"),
+             node_id(r.getSubject(), "subject")}]
+        = {.subject_incarnation = r.getSubjectIncarnation(),
+           .version = r.getVersion(),
+           .unreachable = r.getUnreachable()};
+    }
+    return {.state = membership::from_parts(
+              std::move(members), std::move(reach), version(m.getVersion())),
+            .seen = ids(g.getSeen())};
+  }
+
+  std::string data(capnp::Data::Reader d, const char* what) const {
+    if (d.size() != challenge_bytes) {
+      throw bad_input(fmt::format("{} is {} bytes (expected {})", what,
+                                  d.size(), challenge_bytes));
+    }
+    return {reinterpret_cast<const char*>(d.begin()), d.size()};
+  }
+
+  frame body(Frame::Body::Reader b) const {
+    switch (b.which()) {
+      case Frame::Body::HELLO: {
+        auto h = b.getHello();
+        return hello{.node_id = node_id(h.getNodeId(), "hello node id"),
+                     .name = text(h.getName(), "hello name"),
+                     .address = endpoint(h.getAddress()),
+                     .incarnation = h.getIncarnation(),
+                     .challenge = data(h.getChallenge(), "challenge"),
+                     .cluster = text(h.getCluster(), "cluster")};
+      }
+      case Frame::Body::AUTH:
+        return auth{.mac = data(b.getAuth().getMac(), "mac")};
+      case Frame::Body::DIGEST:
+        return digest{.version = version(b.getDigest().getVersion()),
+                      .seen = ids(b.getDigest().getSeen())};
+      case Frame::Body::STATE:
+        return state{.gossip = gossip(b.getState())};
+      case Frame::Body::STATE_REQUEST:
+        return state_request{};
+      case Frame::Body::HEARTBEAT:
+        return heartbeat{.sequence = b.getHeartbeat().getSequence()};
+      case Frame::Body::HEARTBEAT_ACK:
+        return heartbeat_ack{.sequence = b.getHeartbeatAck().getSequence()};
+      case Frame::Body::GOODBYE:
+        return goodbye{};
+    }
+    return unknown_frame{.which = static_cast<std::uint16_t>(b.which())};
+  }
+};
+
+// Runs `f` on a reader over `data`; every failure becomes an error.
+template <class T, class F>
+caf::expected<T> with_reader(const std::uint8_t* data, std::size_t size,
+                             const limits& lim, F f) {
+  if (size > lim.max_frame_bytes) {
+    return caf::make_error(errc::oversized_frame,
+                           fmt::format("{} bytes (limit {})", size,
+                                       lim.max_frame_bytes));
+  }
+  if (size == 0 || size % sizeof(capnp::word) != 0) {
+    return caf::make_error(errc::malformed_frame,
+                           fmt::format("{} bytes is not a whole number of "
+                                       "words",
+                                       size));
+  }
+  // Cap'n Proto reads from word-aligned memory.
+  auto words = kj::heapArray<capnp::word>(size / sizeof(capnp::word));
+  std::memcpy(words.begin(), data, size);
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = words.size() * 2 + 64;
+  options.nestingLimit = 16;
+  try {
+    capnp::FlatArrayMessageReader msg{words, options};
+    if (msg.getEnd() != words.end()) {
+      return caf::make_error(errc::malformed_frame,
+                             "trailing bytes after the message");
+    }
+    return f(msg, reader{lim});
+  } catch (const bad_input& e) {
+    return caf::make_error(errc::malformed_frame, e.what());
+  } catch (const kj::Exception& e) {
+    return caf::make_error(errc::malformed_frame,
+                           std::string{e.getDescription().cStr()});
+  }
+}
+
+} // namespace
+
+bool is_node_id(const std::string& id) {
+  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::string kind_of(const frame& f) {
+  static constexpr const char* names[]
+    = {"hello",     "auth",          "digest",  "state",  "state_request",
+       "heartbeat", "heartbeat_ack", "goodbye", "unknown"};
+  return names[f.index()];
+}
+
+std::vector<std::uint8_t> encode(const frame& f) {
+  capnp::MallocMessageBuilder mb;
+  auto root = mb.initRoot<Frame>();
+  root.setProtocol(protocol_version);
+  std::visit(body_writer{root.initBody()}, f);
+  return to_bytes(mb);
+}
+
+caf::expected<frame> decode(const std::uint8_t* data, std::size_t size,
+                            const limits& lim) {
+  return with_reader<frame>(
+    data, size, lim,
+    [](capnp::MessageReader& msg, const reader& r) -> caf::expected<frame> {
+      auto root = msg.getRoot<Frame>();
+      if (root.getProtocol() != protocol_version) {
+        return caf::make_error(errc::unsupported_protocol,
+                               fmt::format("protocol {} (this node speaks "
+                                           "{})",
+                                           root.getProtocol(),
+                                           protocol_version));
+      }
+      return r.body(root.getBody());
+    });
+}
+
+std::vector<std::uint8_t> encode(const persisted_state& s) {
+  capnp::MallocMessageBuilder mb;
+  auto root = mb.initRoot<PersistedState>();
+  root.setNodeId(s.node_id);
+  root.setIncarnation(s.incarnation);
+  write(root.initGossip(), s.gossip);
+  return to_bytes(mb);
+}
+
+caf::expected<persisted_state> decode_persisted(const std::uint8_t* data,
+                                                std::size_t size,
+                                                const limits& lim) {
+  return with_reader<persisted_state>(
+    data, size, lim,
+    [](capnp::MessageReader& msg,
+       const reader& r) -> caf::expected<persisted_state> {
+      auto root = msg.getRoot<PersistedState>();
+      return persisted_state{.node_id = r.node_id(root.getNodeId(), "node id"),
+                             .incarnation = root.getIncarnation(),
+                             .gossip = r.gossip(root.getGossip())};
+    });
+}
+
+} // namespace troupe::cluster::wire

@@ -1,0 +1,122 @@
+// The cluster protocol's frames as C++ values, and their Cap'n Proto
+// encoding. Decoding is a trust boundary: anything invalid is an error,
+// never a crash.
+#pragma once
+
+#include "cluster/membership.hpp"
+#include "runtime/config.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace troupe::cluster::wire {
+
+/// The major protocol version (see the evolution rules in cluster.capnp).
+inline constexpr std::uint16_t protocol_version = 1;
+
+/// Bytes of a challenge and of its answer.
+inline constexpr std::size_t challenge_bytes = 32;
+
+/// Bounds applied while decoding.
+struct limits {
+  /// Largest frame accepted, in bytes.
+  std::size_t max_frame_bytes = 4 * 1024 * 1024;
+  /// Largest number of entries in any list.
+  std::size_t max_list = 65536;
+  /// Longest text (names, hosts, service names).
+  std::size_t max_text = 255;
+};
+
+struct hello {
+  std::string node_id;
+  std::string name;
+  runtime::endpoint address;
+  std::uint64_t incarnation = 0;
+  std::string challenge; ///< `challenge_bytes` random bytes
+  std::string cluster;
+  friend bool operator==(const hello&, const hello&) = default;
+};
+
+struct auth {
+  std::string mac;
+  friend bool operator==(const auth&, const auth&) = default;
+};
+
+struct digest {
+  version_vector version;
+  std::set<std::string> seen;
+  friend bool operator==(const digest&, const digest&) = default;
+};
+
+struct state {
+  gossip_state gossip;
+  friend bool operator==(const state& a, const state& b) {
+    return a.gossip.state == b.gossip.state && a.gossip.seen == b.gossip.seen;
+  }
+};
+
+struct state_request {
+  friend bool operator==(const state_request&, const state_request&) = default;
+};
+
+struct heartbeat {
+  std::uint64_t sequence = 0;
+  friend bool operator==(const heartbeat&, const heartbeat&) = default;
+};
+
+struct heartbeat_ack {
+  std::uint64_t sequence = 0;
+  friend bool operator==(const heartbeat_ack&, const heartbeat_ack&) = default;
+};
+
+struct goodbye {
+  friend bool operator==(const goodbye&, const goodbye&) = default;
+};
+
+/// A frame of a newer protocol minor version that this node does not know:
+/// skipped by the receiver.
+struct unknown_frame {
+  std::uint16_t which = 0;
+  friend bool operator==(const unknown_frame&, const unknown_frame&) = default;
+};
+
+using frame = std::variant<hello, auth, digest, state, state_request, heartbeat,
+                           heartbeat_ack, goodbye, unknown_frame>;
+
+/// A short name of the frame's kind, for logs.
+std::string kind_of(const frame& f);
+
+/// Encodes a frame (a Cap'n Proto flat array; the transport adds the
+/// length prefix).
+std::vector<std::uint8_t> encode(const frame& f);
+
+/// Decodes one frame. Errors: `errc::oversized_frame`,
+/// `errc::unsupported_protocol`, `errc::malformed_frame` (truncated or
+/// trailing bytes, bad pointers, out-of-range values, over-long lists or
+/// texts, invalid node ids), each with a context saying what was wrong.
+caf::expected<frame> decode(const std::uint8_t* data, std::size_t size,
+                            const limits& lim = {});
+
+/// What a node keeps in its data directory.
+struct persisted_state {
+  std::string node_id;
+  std::uint64_t incarnation = 0;
+  gossip_state gossip;
+};
+
+std::vector<std::uint8_t> encode(const persisted_state& s);
+
+caf::expected<persisted_state> decode_persisted(const std::uint8_t* data,
+                                                std::size_t size,
+                                                const limits& lim = {});
+
+/// Whether `id` looks like a node id: 32 lowercase hex digits.
+bool is_node_id(const std::string& id);
+
+} // namespace troupe::cluster::wire

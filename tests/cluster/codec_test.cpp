@@ -1,0 +1,209 @@
+// Tests of the wire codec: round trips, hostile input, schema evolution.
+#include "cluster/wire/codec.hpp"
+
+#include "cluster/errors.hpp"
+#include "runtime/errors.hpp"
+#include "tests/cluster/newer.capnp.h"
+
+#include <doctest/doctest.h>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <cstdlib>
+#include <random>
+
+namespace tc = troupe::cluster;
+namespace tw = troupe::cluster::wire;
+
+namespace {
+
+std::uint64_t test_seed() {
+  const char* text = std::getenv("TROUPE_TEST_SEED");
+  return text != nullptr ? std::strtoull(text, nullptr, 10) : 20261124;
+}
+
+std::string id(char c) {
+  return std::string(32, c);
+}
+
+tc::gossip_state sample_gossip() {
+  tc::gossip_state g;
+  for (char c : {'a', 'b', 'c'}) {
+    tc::member m{.node_id = id(c),
+                 .name = std::string{c} + "@127.0.0.1",
+                 .address = {.host = "127.0.0.1",
+                             .port = static_cast<std::uint16_t>(4000 + c)},
+                 .incarnation = 3};
+    g.state.add(m, id('a'));
+  }
+  g.state.transition(id('a'), tc::member_status::up, id('a'));
+  g.state.announce(id('b'), {.services = {{"kv", true}, {"web", false}},
+                             .draining = true});
+  g.state.observe(id('a'), id('c'), true);
+  g.seen = {id('a'), id('b')};
+  return g;
+}
+
+std::vector<tw::frame> samples() {
+  return {
+    tw::hello{.node_id = id('a'),
+              .name = "n1@127.0.0.1",
+              .address = {.host = "127.0.0.1", .port = 4370},
+              .incarnation = 7,
+              .challenge = std::string(32, '\x01'),
+              .cluster = "prod"},
+    tw::auth{.mac = std::string(32, '\xfe')},
+    tw::digest{.version = sample_gossip().state.version(), .seen = {id('a')}},
+    tw::state{.gossip = sample_gossip()},
+    tw::state_request{},
+    tw::heartbeat{.sequence = 42},
+    tw::heartbeat_ack{.sequence = 42},
+    tw::goodbye{},
+  };
+}
+
+caf::expected<tw::frame> decode(const std::vector<std::uint8_t>& bytes,
+                                const tw::limits& lim = {}) {
+  return tw::decode(bytes.data(), bytes.size(), lim);
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("cluster.codec");
+
+TEST_CASE("every frame survives a round trip") {
+  for (const auto& f : samples()) {
+    CAPTURE(tw::kind_of(f));
+    auto back = decode(tw::encode(f));
+    REQUIRE(back);
+    CHECK(*back == f);
+  }
+}
+
+TEST_CASE("persisted state survives a round trip") {
+  tw::persisted_state s{
+    .node_id = id('a'), .incarnation = 9, .gossip = sample_gossip()};
+  auto bytes = tw::encode(s);
+  auto back = tw::decode_persisted(bytes.data(), bytes.size());
+  REQUIRE(back);
+  CHECK(back->node_id == s.node_id);
+  CHECK(back->incarnation == 9);
+  CHECK(back->gossip.state == s.gossip.state);
+  CHECK(back->gossip.seen == s.gossip.seen);
+}
+
+TEST_CASE("truncated, oversized, misaligned and trailing input is refused") {
+  auto bytes = tw::encode(tw::state{.gossip = sample_gossip()});
+  for (std::size_t n = 0; n < bytes.size(); n += 8) {
+    CAPTURE(n);
+    auto r = tw::decode(bytes.data(), n);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == tc::errc::malformed_frame);
+  }
+  auto odd = tw::decode(bytes.data(), bytes.size() - 3);
+  CHECK(odd.error() == tc::errc::malformed_frame);
+  auto big = decode(bytes, {.max_frame_bytes = bytes.size() - 8});
+  CHECK(big.error() == tc::errc::oversized_frame);
+  auto longer = bytes;
+  longer.resize(bytes.size() + 8);
+  auto trailing = decode(longer);
+  CHECK(trailing.error() == tc::errc::malformed_frame);
+  CHECK(troupe::runtime::describe(trailing.error())
+        == "trailing bytes after "
+           "the message");
+  auto few = decode(bytes, {.max_list = 2});
+  CHECK(few.error() == tc::errc::malformed_frame);
+  CHECK(troupe::runtime::describe(few.error()).find("limit 2")
+        != std::string::npos);
+}
+
+TEST_CASE("random bytes and mutated frames never crash the decoder") {
+  auto seed = test_seed();
+  CAPTURE(seed);
+  std::mt19937_64 rng{seed};
+  std::size_t accepted = 0;
+  auto all = samples();
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<std::uint8_t> bytes;
+    if (i % 2 == 0) {
+      bytes.resize(8 * (1 + rng() % 64));
+      for (auto& b : bytes) {
+        b = static_cast<std::uint8_t>(rng());
+      }
+    } else {
+      bytes = tw::encode(all[rng() % all.size()]);
+      for (int flips = 1 + static_cast<int>(rng() % 4); flips > 0; --flips) {
+        bytes[rng() % bytes.size()]
+          ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+      }
+    }
+    auto r = decode(bytes);
+    if (r) {
+      ++accepted; // a flip in a value can still be a valid frame
+    } else {
+      CHECK((r.error() == tc::errc::malformed_frame
+             || r.error() == tc::errc::unsupported_protocol));
+    }
+  }
+  MESSAGE("mutated frames still valid: " << accepted);
+}
+
+TEST_CASE("invalid values inside a well-formed message are refused") {
+  auto h = std::get<tw::hello>(samples()[0]);
+  h.node_id = "not-a-node-id";
+  CHECK(decode(tw::encode(h)).error() == tc::errc::malformed_frame);
+  h = std::get<tw::hello>(samples()[0]);
+  h.challenge = "short";
+  CHECK(decode(tw::encode(h)).error() == tc::errc::malformed_frame);
+  h = std::get<tw::hello>(samples()[0]);
+  h.name = std::string(300, 'x');
+  auto r = decode(tw::encode(h));
+  CHECK(r.error() == tc::errc::malformed_frame);
+  CHECK(troupe::runtime::describe(r.error())
+        == "hello name is 300 bytes long (limit 255)");
+}
+
+TEST_CASE("a frame from a newer schema with an extra field decodes; a new "
+          "kind of frame is recognised as unknown; another major version is "
+          "refused") {
+  namespace nw = troupe::test::newer;
+  capnp::MallocMessageBuilder mb;
+  auto root = mb.initRoot<nw::Frame>();
+  root.setProtocol(tw::protocol_version);
+  auto h = root.initBody().initHello();
+  h.setNodeId(id('b'));
+  h.setName("n2@127.0.0.1");
+  h.initAddress().setHost("127.0.0.1");
+  h.getAddress().setPort(4371);
+  h.setIncarnation(2);
+  std::string challenge(32, '\x05');
+  h.setChallenge(
+    {reinterpret_cast<const kj::byte*>(challenge.data()), challenge.size()});
+  h.setCluster("prod");
+  h.setZone("eu-west"); // the field this node does not know
+  auto words = capnp::messageToFlatArray(mb);
+  auto bytes = words.asBytes();
+  auto r = tw::decode(bytes.begin(), bytes.size());
+  REQUIRE(r);
+  auto hello = std::get<tw::hello>(*r);
+  CHECK(hello.node_id == id('b'));
+  CHECK(hello.address.port == 4371);
+  CHECK(hello.cluster == "prod");
+
+  root.initBody().setPing("new");
+  words = capnp::messageToFlatArray(mb);
+  bytes = words.asBytes();
+  r = tw::decode(bytes.begin(), bytes.size());
+  REQUIRE(r);
+  CHECK(std::holds_alternative<tw::unknown_frame>(*r));
+
+  root.setProtocol(tw::protocol_version + 1);
+  words = capnp::messageToFlatArray(mb);
+  bytes = words.asBytes();
+  r = tw::decode(bytes.begin(), bytes.size());
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == tc::errc::unsupported_protocol);
+}
+
+TEST_SUITE_END();

@@ -1,0 +1,34 @@
+# A "next version" of the cluster protocol, for tests only: Hello has a
+# field more and Frame a union member more, following the evolution rules
+# in cluster/wire/cluster.capnp.
+@0xe49583e9c04c23f0;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("troupe::test::newer");
+
+using W = import "/cluster/wire/cluster.capnp";
+
+struct Hello {
+  nodeId @0 :Text;
+  name @1 :Text;
+  address @2 :W.Endpoint;
+  incarnation @3 :UInt64;
+  challenge @4 :Data;
+  cluster @5 :Text;
+  zone @6 :Text;
+}
+
+struct Frame {
+  protocol @0 :UInt16;
+  body :union {
+    hello @1 :Hello;
+    auth @2 :W.Auth;
+    digest @3 :W.GossipDigest;
+    state @4 :W.GossipState;
+    stateRequest @5 :Void;
+    heartbeat @6 :W.Heartbeat;
+    heartbeatAck @7 :W.Heartbeat;
+    goodbye @8 :Void;
+    ping @9 :Text;
+  }
+}
