@@ -4,6 +4,7 @@
 #include "runtime/build_info.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/system_config.hpp"
+#include "cluster/errors.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/supervisor_client.hpp"
@@ -24,7 +25,7 @@ struct node::impl {
        std::shared_ptr<runtime::log_context> logs,
        std::shared_ptr<runtime::crash_log> crashes) {
     cfg.apply(node_cfg);
-    supervision::add_supervision_types(cfg);
+    cluster::add_cluster_types(cfg);
     cfg.logs = std::move(logs);
     cfg.crashes = std::move(crashes);
     system.emplace(cfg);
@@ -75,7 +76,8 @@ caf::expected<std::unique_ptr<node>> node::start(runtime::node_config cfg,
   auto log = (*logs)->get("apps", "node");
   log->info("event=node.boot name={} {}", cfg.full_name(),
             runtime::to_log_line(runtime::this_build()));
-  std::mt19937_64 rng{opts.seed ? *opts.seed : std::random_device{}()};
+  auto seed = opts.seed ? *opts.seed : std::random_device{}();
+  std::mt19937_64 rng{seed};
   auto identity = runtime::boot_identity(cfg.data_dir, rng);
   if (!identity) {
     log->error("event=node.abort reason=\"{}\"",
@@ -90,6 +92,7 @@ caf::expected<std::unique_ptr<node>> node::start(runtime::node_config cfg,
             identity->node_id, identity->incarnation, identity->first_boot);
   std::unique_ptr<node> self{new node(std::move(cfg), std::move(*lock),
                                       std::move(*logs), std::move(*identity))};
+  self->seed_ = seed;
   if (auto err = self->start_system()) {
     log->error("event=node.abort reason=\"{}\"", runtime::describe(err));
     self->stop("start failed");
@@ -116,16 +119,12 @@ caf::error node::start_system() {
   if (!crashes) {
     return std::move(crashes.error());
   }
-  impl_ = std::make_unique<impl>(cfg_, logs_, std::move(*crashes));
-  auto port = impl_->system->middleman().open(cfg_.listen.port,
-                                              cfg_.listen.host.c_str(), true);
-  if (!port) {
-    return caf::make_error(runtime::errc::invalid_config,
-                           fmt::format("cannot listen on {}: {}",
-                                       runtime::to_string(cfg_.listen),
-                                       caf::to_string(port.error())));
+  auto ctx = cluster::make_context(cfg_, identity_, logs_, &metrics_, seed_);
+  if (!ctx) {
+    return std::move(ctx.error());
   }
-  listen_port_ = *port;
+  cluster_ctx_ = *ctx;
+  impl_ = std::make_unique<impl>(cfg_, logs_, std::move(*crashes));
   auto root = supervision::start_supervisor(
     *impl_->system, {.strategy = supervision::strategy::one_for_one}, {});
   if (!root) {
@@ -148,8 +147,15 @@ caf::error node::start_system() {
   metrics_.add_gauge("troupe_node_incarnation", "Boots of this node identity")
     .set(static_cast<std::int64_t>(identity_.incarnation));
   started_ = std::chrono::steady_clock::now();
+  auto client = applications();
+  if (auto err = client.load(cluster::make_cluster_application(cluster_ctx_))) {
+    return err;
+  }
+  if (auto err = client.start("cluster")) {
+    return err;
+  }
   log->info("event=node.start name={} listen={}:{} data_dir={} join={}",
-            cfg_.full_name(), cfg_.listen.host, listen_port_,
+            cfg_.full_name(), cfg_.listen.host, listen_port(),
             cfg_.data_dir.string(), join_list(cfg_.join));
   return {};
 }
@@ -230,6 +236,17 @@ void node::stop(std::string_view reason) {
   log->info("event=node.stopped name={} incarnation={}", cfg_.full_name(),
             identity_.incarnation);
   logs_->flush();
+}
+
+cluster::cluster_client node::cluster() {
+  return {*impl_->system, cluster_ctx_};
+}
+
+void node::crash() {
+  if (cluster_ctx_) {
+    cluster_ctx_->abrupt_stop = true;
+  }
+  stop("simulated crash");
 }
 
 caf::actor_system& node::system() {

@@ -1,6 +1,7 @@
 // The node assembly: data directory, logging, identity and actor system.
 #pragma once
 
+#include "cluster/cluster_app.hpp"
 #include "runtime/config.hpp"
 #include "runtime/identity.hpp"
 #include "runtime/logging.hpp"
@@ -103,8 +104,15 @@ public:
   /// The port the cluster listener is bound to (the configured one, or the
   /// one the OS picked for port 0).
   std::uint16_t listen_port() const {
-    return listen_port_;
+    return cluster_ctx_ ? cluster_ctx_->listen_port() : 0;
   }
+
+  /// The cluster: members, join, leave, down, drain, services, events.
+  cluster::cluster_client cluster();
+
+  /// Stops the node as a crash would look to its peers: connections close
+  /// without a goodbye and no leave. For tests that simulate crashes.
+  void crash();
 
   /// Time since `start` returned.
   std::chrono::steady_clock::duration uptime() const;
@@ -128,10 +136,11 @@ private:
   std::unique_ptr<impl> impl_;
   caf::actor root_;
   caf::actor app_controller_;
+  cluster::context_ptr cluster_ctx_;
+  std::uint64_t seed_ = 0;
   std::mutex stop_mtx_;
   std::condition_variable stop_cv_;
   std::optional<stop_request> stop_request_;
-  std::uint16_t listen_port_ = 0;
   std::chrono::steady_clock::time_point started_;
 };
 

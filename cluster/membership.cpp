@@ -253,4 +253,27 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
   return done;
 }
 
+std::optional<std::string>
+choose_gossip_peer(const gossip_state& g, const std::string& self,
+                   const std::vector<std::string>& connected,
+                   std::uint64_t random) {
+  std::vector<std::string> all;
+  std::vector<std::string> unseen;
+  for (const auto& id : connected) {
+    const auto* m = g.state.find(id);
+    if (id == self || (m != nullptr && m->status >= member_status::down)) {
+      continue;
+    }
+    all.push_back(id);
+    if (g.seen.count(id) == 0) {
+      unseen.push_back(id);
+    }
+  }
+  if (all.empty()) {
+    return std::nullopt;
+  }
+  const auto& pool = !unseen.empty() && random % 10 < 8 ? unseen : all;
+  return pool[(random / 10) % pool.size()];
+}
+
 } // namespace troupe::cluster

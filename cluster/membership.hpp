@@ -146,4 +146,15 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
   gossip_state& g, const std::string& self, const leader_policy& policy,
   const std::map<std::string, std::chrono::milliseconds>& unreachable_for);
 
+/// Picks the peer for a gossip round from `connected` (node ids of peers
+/// with a live connection), using the uniform random number `random`: with
+/// probability 0.8 one that has not seen the current version, if any (so
+/// news reaches the ignorant first), otherwise any. Removed and down
+/// members are skipped; connected nodes not yet in the state (a joiner)
+/// count as not having seen it.
+std::optional<std::string>
+choose_gossip_peer(const gossip_state& g, const std::string& self,
+                   const std::vector<std::string>& connected,
+                   std::uint64_t random);
+
 } // namespace troupe::cluster

@@ -197,6 +197,78 @@ std::optional<std::string> apply_policy(node_config& cfg,
   return std::nullopt;
 }
 
+std::optional<std::string>
+apply_cluster_name(node_config& cfg, const std::vector<std::string>& v) {
+  if (v.size() != 1 || v.front().empty() || v.front().size() > 64
+      || !std::all_of(v.front().begin(), v.front().end(), is_name_char)) {
+    return "1 to 64 letters, digits, '_', '-' or '.'";
+  }
+  cfg.cluster.name = v.front();
+  return std::nullopt;
+}
+
+std::optional<std::string>
+apply_secret_file(node_config& cfg, const std::vector<std::string>& v) {
+  if (v.size() != 1 || v.front().empty()) {
+    return "a file path";
+  }
+  cfg.cluster.secret_file = v.front();
+  return std::nullopt;
+}
+
+// A duration setting from `min` to `max`.
+template <std::chrono::milliseconds cluster_config::*Member, long Min,
+          long Max>
+std::optional<std::string> apply_interval(node_config& cfg,
+                                          const std::vector<std::string>& v) {
+  auto d = parse_duration(v.size() == 1 ? v.front() : "");
+  if (!d || d->count() < Min || d->count() > Max) {
+    return fmt::format("a duration from {}ms to {}ms, e.g. 500ms or 2s", Min,
+                       Max);
+  }
+  cfg.cluster.*Member = *d;
+  return std::nullopt;
+}
+
+std::optional<std::string> apply_down_after(node_config& cfg,
+                                            const std::vector<std::string>& v) {
+  if (v.size() == 1 && v.front() == "off") {
+    cfg.cluster.down_after = std::nullopt;
+    return std::nullopt;
+  }
+  auto d = parse_duration(v.size() == 1 ? v.front() : "");
+  if (!d || d->count() < 1) {
+    return "a duration such as 5s, or off (only an operator downs members)";
+  }
+  cfg.cluster.down_after = *d;
+  return std::nullopt;
+}
+
+std::optional<std::string>
+apply_phi_threshold(node_config& cfg, const std::vector<std::string>& v) {
+  double x = 0;
+  auto text = v.size() == 1 ? v.front() : std::string{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()
+      || x < 1.0 || x > 50.0) {
+    return "a number from 1 to 50";
+  }
+  cfg.cluster.phi_threshold = x;
+  return std::nullopt;
+}
+
+std::optional<std::string>
+apply_frame_bytes(node_config& cfg, const std::vector<std::string>& v) {
+  constexpr std::uint64_t max = std::uint64_t{1} << 30;
+  auto n = v.size() == 1 ? parse_uint<std::uint64_t>(v.front(), max)
+                         : std::nullopt;
+  if (!n || *n < 65536) {
+    return "a whole number of bytes from 65536 to 1073741824";
+  }
+  cfg.cluster.max_frame_bytes = *n;
+  return std::nullopt;
+}
+
 const std::vector<setting>& setting_table() {
   static const std::vector<setting> table{
     {{"node.name", "TROUPE_NODE_NAME", "--name", "name or name@host", false},
@@ -216,6 +288,29 @@ const std::vector<setting>& setting_table() {
      apply_max_files},
     {{"cluster.join", "TROUPE_CLUSTER_JOIN", "--join", "host:port,...", true},
      apply_join},
+    {{"cluster.name", "TROUPE_CLUSTER_NAME", "", "a name", false},
+     apply_cluster_name},
+    {{"cluster.secret_file", "TROUPE_CLUSTER_SECRET_FILE", "", "a file",
+      false},
+     apply_secret_file},
+    {{"cluster.gossip_interval", "TROUPE_CLUSTER_GOSSIP_INTERVAL", "",
+      "10ms to 60s", false},
+     apply_interval<&cluster_config::gossip_interval, 10, 60000>},
+    {{"cluster.heartbeat_interval", "TROUPE_CLUSTER_HEARTBEAT_INTERVAL", "",
+      "10ms to 60s", false},
+     apply_interval<&cluster_config::heartbeat_interval, 10, 60000>},
+    {{"cluster.acceptable_pause", "TROUPE_CLUSTER_ACCEPTABLE_PAUSE", "",
+      "0ms to 600s", false},
+     apply_interval<&cluster_config::acceptable_pause, 0, 600000>},
+    {{"cluster.phi_threshold", "TROUPE_CLUSTER_PHI_THRESHOLD", "", "1 to 50",
+      false},
+     apply_phi_threshold},
+    {{"cluster.down_after", "TROUPE_CLUSTER_DOWN_AFTER", "", "duration|off",
+      false},
+     apply_down_after},
+    {{"cluster.max_frame_bytes", "TROUPE_CLUSTER_MAX_FRAME_BYTES", "",
+      "65536 to 1073741824", false},
+     apply_frame_bytes},
     {{"scheduler.threads", "TROUPE_SCHEDULER_THREADS", "", "0 to 256", false},
      apply_threads},
     {{"scheduler.policy", "TROUPE_SCHEDULER_POLICY", "", "stealing|sharing",
@@ -256,6 +351,9 @@ std::optional<std::string> scalar_text(const toml::node& node) {
   }
   if (auto b = node.as_boolean()) {
     return b->get() ? "true" : "false";
+  }
+  if (auto f = node.as_floating_point()) {
+    return fmt::format("{}", f->get());
   }
   return std::nullopt;
 }

@@ -50,6 +50,27 @@ std::string to_string(log_level level);
 enum class scheduler_policy { stealing, sharing };
 
 /// Everything a node needs to know before it starts.
+/// How a node takes part in its cluster.
+struct cluster_config {
+  /// Nodes of different clusters refuse each other.
+  std::string name = "troupe";
+  /// The shared secret's file; empty: `cluster.secret` beside the data
+  /// directory (created, mode 0600, if missing), so nodes whose data
+  /// directories share a parent share a secret.
+  std::filesystem::path secret_file{};
+  std::chrono::milliseconds gossip_interval{1000};
+  std::chrono::milliseconds heartbeat_interval{200};
+  /// Heartbeat silence tolerated before suspicion grows (phi accrual).
+  std::chrono::milliseconds acceptable_pause{500};
+  double phi_threshold = 8.0;
+  /// Unreachable members are marked down after this long; nullopt: only by
+  /// an operator.
+  std::optional<std::chrono::milliseconds> down_after{
+    std::chrono::milliseconds{5000}};
+  /// Largest frame accepted from a peer.
+  std::uint64_t max_frame_bytes = 4 * 1024 * 1024;
+};
+
 struct node_config {
   /// Short node name, the part before `@` (e.g. `n1`).
   std::string name = "n1";
@@ -73,6 +94,7 @@ struct node_config {
   /// actors) or work sharing (several times faster calls from threads that
   /// are not actors, e.g. a blocking `caller`).
   scheduler_policy policy = scheduler_policy::stealing;
+  cluster_config cluster{};
 
   /// Returns `name@host`.
   std::string full_name() const;

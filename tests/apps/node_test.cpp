@@ -63,15 +63,16 @@ TEST_CASE_FIXTURE(node_fixture, "a node starts its applications after their "
     REQUIRE(n);
     auto list = (*n)->applications().which_applications();
     REQUIRE(list);
-    REQUIRE(list->size() == 2);
+    REQUIRE(list->size() == 3); // the node's own "cluster" and ours
     for (const auto& a : *list) {
       CHECK(a.status == ts::app_status::running);
     }
     auto tree = ts::supervisor_client{(*n)->system(), (*n)->root()}.tree();
     REQUIRE(tree);
-    REQUIRE(tree->size() == 2);
-    CHECK((*tree)[0].id == "db");
-    CHECK((*tree)[1].id == "web");
+    REQUIRE(tree->size() == 3);
+    CHECK((*tree)[0].id == "cluster");
+    CHECK((*tree)[1].id == "db");
+    CHECK((*tree)[2].id == "web");
     (*n)->stop("test over");
   }
   CHECK(j->snapshot()

@@ -1,0 +1,209 @@
+// The cluster application and its client.
+#include "cluster/cluster_app.hpp"
+
+#include "actors/blocking_request.hpp"
+#include "cluster/atoms.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/gossip.hpp"
+#include "cluster/transport.hpp"
+#include "runtime/atomic_file.hpp"
+#include "runtime/errors.hpp"
+#include "supervision/supervisor.hpp"
+
+#include <caf/send.hpp>
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace troupe::cluster {
+
+namespace {
+
+caf::error secret_error(const std::filesystem::path& path,
+                        const std::string& why) {
+  return caf::make_error(errc::invalid_settings,
+                         fmt::format("cluster secret {}: {}", path.string(),
+                                     why));
+}
+
+// Creates the file only if it does not exist yet, so that two nodes
+// starting at once agree on one secret.
+caf::error create_secret(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return errno == EEXIST ? caf::error{}
+                           : secret_error(path, std::strerror(errno));
+  }
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof(raw));
+  char hex[sizeof(raw) * 2 + 1];
+  sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+  std::string text = std::string{hex} + "\n";
+  auto n = ::write(fd, text.data(), text.size());
+  ::fsync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) {
+    return secret_error(path, "could not be written");
+  }
+  return {};
+}
+
+template <class T, class... Ts>
+caf::expected<T>
+ask(caf::actor_system& sys, const caf::actor& dest, Ts&&... xs) {
+  if (!dest) {
+    return caf::make_error(errc::peer_unreachable,
+                           "the cluster is not running");
+  }
+  return actors::request_blocking<T>(sys, dest, std::forward<Ts>(xs)...);
+}
+
+template <class... Ts>
+caf::error
+ask_done(caf::actor_system& sys, const caf::actor& dest, Ts&&... xs) {
+  if (!dest) {
+    return caf::make_error(errc::peer_unreachable,
+                           "the cluster is not running");
+  }
+  return actors::request_done(sys, dest, std::forward<Ts>(xs)...);
+}
+
+} // namespace
+
+caf::expected<std::string> load_secret(const std::filesystem::path& path) {
+  if (auto err = create_secret(path)) {
+    return err;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return secret_error(path, std::strerror(errno));
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return secret_error(path, "others may read or write it (chmod 600 it)");
+  }
+  auto text = runtime::read_file(path);
+  if (!text) {
+    return std::move(text.error());
+  }
+  while (!text->empty()
+         && std::isspace(static_cast<unsigned char>(text->back()))) {
+    text->pop_back();
+  }
+  if (text->empty()) {
+    return secret_error(path, "it is empty");
+  }
+  return *text;
+}
+
+caf::expected<context_ptr>
+make_context(const runtime::node_config& cfg, const runtime::node_identity& id,
+             std::shared_ptr<runtime::log_context> logs,
+             runtime::metrics_registry* metrics, std::uint64_t seed) {
+  if (sodium_init() < 0) {
+    return caf::make_error(errc::invalid_settings, "libsodium did not start");
+  }
+  auto path = cfg.cluster.secret_file.empty()
+                ? std::filesystem::absolute(cfg.data_dir).parent_path()
+                    / default_secret_name
+                : cfg.cluster.secret_file;
+  auto secret = load_secret(path);
+  if (!secret) {
+    return std::move(secret.error());
+  }
+  auto ctx = std::make_shared<context>();
+  ctx->node_id = id.node_id;
+  ctx->incarnation = id.incarnation;
+  ctx->name = cfg.full_name();
+  ctx->advertised = cfg.listen;
+  ctx->settings = cfg.cluster;
+  ctx->data_dir = cfg.data_dir;
+  ctx->seeds = cfg.join;
+  ctx->key = derive_key(*secret);
+  ctx->logs = std::move(logs);
+  ctx->metrics = metrics;
+  ctx->seed = seed;
+  return ctx;
+}
+
+supervision::application_spec make_cluster_application(const context_ptr& ctx) {
+  using supervision::child_spec;
+  child_spec transport{.id = "transport",
+                       .start = [ctx](caf::actor_system& sys, const caf::actor&,
+                                      const caf::message&) {
+                         auto hdl = spawn_transport(sys, ctx,
+                                                    ctx->membership());
+                         if (hdl && ctx->advertised.port == 0) {
+                           ctx->advertised.port = ctx->listen_port();
+                         }
+                         return hdl;
+                       }};
+  child_spec membership{.id = "membership",
+                        .start = [ctx](caf::actor_system& sys,
+                                       const caf::actor& parent,
+                                       const caf::message&) {
+                          return spawn_membership(sys, ctx, parent);
+                        }};
+  child_spec gossip{.id = "gossip",
+                    .start = [ctx](caf::actor_system& sys,
+                                   const caf::actor& parent,
+                                   const caf::message&) {
+                      return spawn_gossip(sys, ctx, parent);
+                    }};
+  return {.name = "cluster",
+          .description = "membership, gossip and failure detection",
+          .restart = supervision::app_restart_type::permanent,
+          .flags = {.strategy = supervision::strategy::rest_for_one,
+                    .intensity = 10,
+                    .period = std::chrono::seconds{10}},
+          .children = {transport, membership, gossip}};
+}
+
+caf::expected<std::vector<member_view>> cluster_client::members() {
+  return ask<std::vector<member_view>>(*sys_, ctx_->membership(),
+                                       members_atom::value);
+}
+
+caf::expected<cluster_snapshot> cluster_client::snapshot() {
+  return ask<cluster_snapshot>(*sys_, ctx_->membership(), state_atom::value);
+}
+
+caf::error cluster_client::join(const std::string& seed) {
+  return ask_done(*sys_, ctx_->membership(), join_atom::value, seed);
+}
+
+caf::error cluster_client::leave() {
+  return ask_done(*sys_, ctx_->membership(), leave_atom::value);
+}
+
+caf::error cluster_client::down(const std::string& who) {
+  return ask_done(*sys_, ctx_->membership(), down_atom::value, who);
+}
+
+caf::error cluster_client::drain(bool on) {
+  return ask_done(*sys_, ctx_->membership(), drain_atom::value, on);
+}
+
+caf::error cluster_client::service(const std::string& name, bool up) {
+  return ask_done(*sys_, ctx_->membership(), service_atom::value, name, up);
+}
+
+caf::error cluster_client::subscribe(const caf::actor& who) {
+  return ask_done(*sys_, ctx_->membership(), subscribe_atom::value, who);
+}
+
+caf::error cluster_client::block(const std::vector<std::string>& node_ids) {
+  auto transport = ctx_->transport();
+  if (!transport) {
+    return caf::make_error(errc::peer_unreachable,
+                           "the transport is not running");
+  }
+  caf::anon_send(transport, block_atom::value, node_ids);
+  return {};
+}
+
+} // namespace troupe::cluster

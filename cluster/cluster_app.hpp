@@ -1,0 +1,73 @@
+// The cluster application: the transport, membership and gossip actors
+// under one supervisor, and the API to use them from outside actors.
+#pragma once
+
+#include "cluster/context.hpp"
+#include "cluster/membership_actor.hpp"
+#include "runtime/identity.hpp"
+#include "supervision/application.hpp"
+
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+namespace troupe::cluster {
+
+/// Name of the secret file when `cluster.secret_file` is not set: beside the
+/// data directory.
+inline constexpr const char* default_secret_name = "cluster.secret";
+
+/// Reads the cluster secret from `path`, creating it (32 random bytes as
+/// hex, mode 0600) if it does not exist. A file that others may read or
+/// write, or an empty one, is an `errc::invalid_settings` error naming it.
+caf::expected<std::string> load_secret(const std::filesystem::path& path);
+
+/// Builds a node's cluster context from its configuration and identity.
+caf::expected<context_ptr>
+make_context(const runtime::node_config& cfg, const runtime::node_identity& id,
+             std::shared_ptr<runtime::log_context> logs,
+             runtime::metrics_registry* metrics, std::uint64_t seed);
+
+/// The application "cluster" (permanent): transport, membership and gossip
+/// under a rest_for_one supervisor, so that a new transport also gets a new
+/// membership actor (which re-reads the persisted state) and gossip, while
+/// a crashed gossip actor comes back alone.
+supervision::application_spec make_cluster_application(const context_ptr& ctx);
+
+/// The cluster's API for code outside actors (each call blocks briefly).
+class cluster_client {
+public:
+  cluster_client(caf::actor_system& sys, context_ptr ctx)
+    : sys_(&sys), ctx_(std::move(ctx)) {}
+
+  caf::expected<std::vector<member_view>> members();
+  caf::expected<cluster_snapshot> snapshot();
+  /// Connects to a seed (host:port); joining follows by gossip.
+  caf::error join(const std::string& seed);
+  /// Leaves gracefully: leaving → exiting → removed.
+  caf::error leave();
+  /// Marks a member (node id or name) down.
+  caf::error down(const std::string& who);
+  /// Tells the cluster this node does (not) want traffic.
+  caf::error drain(bool on);
+  /// Announces a service of this node as up or down.
+  caf::error service(const std::string& name, bool up);
+  /// Sends `member_event`s to `who` until it exits.
+  caf::error subscribe(const caf::actor& who);
+  /// Simulates a partition: drops and refuses these peers (node ids).
+  caf::error block(const std::vector<std::string>& node_ids);
+
+  const context_ptr& context() const {
+    return ctx_;
+  }
+
+private:
+  caf::actor_system* sys_;
+  context_ptr ctx_;
+};
+
+} // namespace troupe::cluster

@@ -1,0 +1,87 @@
+// What the cluster's actors share on one node: settings, identity, logs,
+// metrics, and the handles of their siblings.
+#pragma once
+
+#include "runtime/config.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/metrics.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
+
+namespace troupe::cluster {
+
+/// Created once per node by the cluster application and passed to each of
+/// its actors. The actors publish their handles here when they (re)start,
+/// so that siblings find each other after a restart.
+struct context {
+  std::string node_id;
+  std::uint64_t incarnation = 0;
+  std::string name;             ///< name@host
+  runtime::endpoint advertised; ///< the address peers connect to
+  runtime::cluster_config settings;
+  std::filesystem::path data_dir;
+  std::vector<runtime::endpoint> seeds;
+  /// The secret as a 32-byte key (derived from the secret file).
+  std::string key;
+  std::shared_ptr<runtime::log_context> logs;
+  runtime::metrics_registry* metrics = nullptr; ///< may be null
+  std::uint64_t seed = 0; ///< for the actors' random choices
+  /// Set before a simulated crash: the node stops without telling its
+  /// peers (no goodbye).
+  std::atomic<bool> abrupt_stop{false};
+
+  /// The running transport, or an invalid handle.
+  caf::actor transport() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return caf::actor_cast<caf::actor>(transport_);
+  }
+  /// The running membership actor, or an invalid handle.
+  caf::actor membership() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return caf::actor_cast<caf::actor>(membership_);
+  }
+  void set_transport(const caf::actor& x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    transport_ = x.address();
+  }
+  void set_membership(const caf::actor& x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    membership_ = x.address();
+  }
+
+  /// The port the transport listens on (known once it has started).
+  std::uint16_t listen_port() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return listen_port_;
+  }
+  void set_listen_port(std::uint16_t p) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    listen_port_ = p;
+  }
+
+  std::shared_ptr<spdlog::logger> log(const std::string& component) const {
+    return logs->get("cluster", component);
+  }
+
+private:
+  mutable std::mutex mtx_;
+  // Weak: the actors hold the context, so strong handles here would keep
+  // them from being collected.
+  caf::actor_addr transport_;
+  caf::actor_addr membership_;
+  std::uint16_t listen_port_ = 0;
+};
+
+using context_ptr = std::shared_ptr<context>;
+
+} // namespace troupe::cluster

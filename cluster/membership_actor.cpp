@@ -1,0 +1,632 @@
+// The membership actor: the node's copy of the cluster state, gossip
+// merges, failure detection, leader housekeeping, persistence, events.
+#include "cluster/membership_actor.hpp"
+
+#include "actors/crash_report.hpp"
+#include "cluster/atoms.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/phi_detector.hpp"
+#include "cluster/transport.hpp"
+#include "runtime/atomic_file.hpp"
+#include "runtime/errors.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <fmt/format.h>
+
+#include <map>
+
+namespace troupe::cluster {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct peer_info {
+  phi_detector detector;
+  bool connected = false;
+  std::optional<clock_type::time_point> unreachable_since{};
+};
+
+class membership_state : public std::enable_shared_from_this<membership_state> {
+public:
+  membership_state(caf::event_based_actor* self, context_ptr ctx,
+                   caf::actor_addr parent)
+    : self_(self), ctx_(std::move(ctx)), log_(ctx_->log("membership")),
+      parent_(std::move(parent)), incarnation_(ctx_->incarnation) {}
+
+  caf::behavior make_behavior();
+
+  void on_exit() {
+    persist();
+    if (!ctx_->abrupt_stop) {
+      caf::anon_send(ctx_->transport(), goodbye_atom::value);
+    }
+  }
+
+private:
+  const std::string& me() const {
+    return ctx_->node_id;
+  }
+
+  phi_settings phi() const {
+    return {.threshold = ctx_->settings.phi_threshold,
+            .acceptable_pause = ctx_->settings.acceptable_pause,
+            .first_interval = ctx_->settings.heartbeat_interval};
+  }
+
+  void send_frame(const std::string& peer, wire::frame f) {
+    self_->send(ctx_->transport(), send_frame_atom::value, peer, std::move(f));
+  }
+
+  // -- start ------------------------------------------------------------------
+
+  void boot() {
+    load();
+    member mine{.node_id = me(),
+                .name = ctx_->name,
+                .address = ctx_->advertised,
+                .incarnation = incarnation_,
+                .status = member_status::joining};
+    if (const auto* known = g_.state.find(me());
+        known == nullptr || known->incarnation < incarnation_) {
+      g_.state.add(mine, me());
+    }
+    g_.seen = {me()};
+    dirty_ = true;
+    last_ = snapshot();
+    log_->info("event=member.join node={} incarnation={} known_members={}",
+               ctx_->name, incarnation_, g_.state.members().size());
+    self_->send(ctx_->transport(), owner_atom::value,
+                caf::actor_cast<caf::actor>(self_));
+    connect_all();
+    self_->delayed_send(self_, ctx_->settings.heartbeat_interval,
+                        heartbeat_tick_atom::value);
+  }
+
+  void load() {
+    auto path = ctx_->data_dir / state_file_name;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      return;
+    }
+    auto text = runtime::read_file(path);
+    caf::expected<wire::persisted_state> st{caf::error{}};
+    if (text) {
+      st = wire::decode_persisted(
+        reinterpret_cast<const std::uint8_t*>(text->data()), text->size());
+    } else {
+      st = std::move(text.error());
+    }
+    if (st && st->node_id != me()) {
+      st = caf::make_error(errc::corrupt_state,
+                           "it belongs to node " + st->node_id);
+    }
+    if (!st) {
+      auto moved = runtime::set_aside(path);
+      log_->error("event=state.corrupt file={} reason=\"{}\" moved_to={} "
+                  "action=fresh_member",
+                  path.string(), runtime::describe(st.error()),
+                  moved ? moved->string() : "-");
+      return;
+    }
+    g_ = std::move(st->gossip);
+    // A node that rejoined at run time may have used incarnations above its
+    // boot counter: never go back below them.
+    incarnation_ = std::max(incarnation_, st->incarnation + 1);
+    log_->info("event=state.load members={} version={}",
+               g_.state.members().size(), to_string(g_.state.version()));
+  }
+
+  void persist() {
+    if (!dirty_) {
+      return;
+    }
+    auto bytes = wire::encode(wire::persisted_state{
+      .node_id = me(), .incarnation = incarnation_, .gossip = g_});
+    auto err = runtime::write_file_atomically(
+      ctx_->data_dir / state_file_name,
+      {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+    if (err) {
+      log_->error("event=state.save_failed reason=\"{}\"",
+                  runtime::describe(err));
+      return;
+    }
+    dirty_ = false;
+  }
+
+  void connect_all() {
+    auto transport = ctx_->transport();
+    for (const auto& [id, m] : g_.state.members()) {
+      if (id == me() || m.status >= member_status::down) {
+        continue;
+      }
+      if (auto p = peers_.find(id); p != peers_.end() && p->second.connected) {
+        continue;
+      }
+      self_->send(transport, connect_atom::value,
+                  runtime::to_string(m.address));
+    }
+    if (connected_count() == 0) {
+      for (const auto& seed : ctx_->seeds) {
+        self_->send(transport, connect_atom::value, runtime::to_string(seed));
+      }
+    }
+  }
+
+  std::size_t connected_count() const {
+    std::size_t n = 0;
+    for (const auto& [id, p] : peers_) {
+      n += p.connected ? 1 : 0;
+    }
+    return n;
+  }
+
+  // -- changes and events -----------------------------------------------------
+
+  using view_map = std::map<std::string, std::pair<member, bool>>;
+
+  view_map snapshot() const {
+    view_map out;
+    for (const auto& [id, m] : g_.state.members()) {
+      out.emplace(id, std::make_pair(m, g_.state.is_unreachable(id)));
+    }
+    return out;
+  }
+
+  // A change made here (not merged from a peer): a new version only this
+  // node has seen.
+  void local_change() {
+    g_.seen = {me()};
+    after_change();
+  }
+
+  void after_change() {
+    dirty_ = true;
+    auto now = snapshot();
+    for (const auto& [id, entry] : now) {
+      const auto& [m, unreachable] = entry;
+      auto old = last_.find(id);
+      bool fresh = old == last_.end()
+                   || old->second.first.incarnation != m.incarnation;
+      if (fresh) {
+        emit(member_event_kind::joined, m);
+      }
+      auto before = fresh ? member_status::joining : old->second.first.status;
+      if (m.status != before || (fresh && m.status != member_status::joining)) {
+        emit_status(m);
+      }
+      bool was_unreachable = !fresh && old->second.second;
+      if (unreachable != was_unreachable) {
+        emit(unreachable ? member_event_kind::unreachable
+                         : member_event_kind::reachable,
+             m);
+      }
+    }
+    last_ = std::move(now);
+    check_self();
+    update_gauges();
+  }
+
+  void emit_status(const member& m) {
+    switch (m.status) {
+      case member_status::joining:
+        return;
+      case member_status::up:
+        emit(member_event_kind::up, m);
+        return;
+      case member_status::leaving:
+        emit(member_event_kind::leaving, m);
+        return;
+      case member_status::exiting:
+        emit(member_event_kind::exiting, m);
+        return;
+      case member_status::down:
+        emit(member_event_kind::down, m);
+        return;
+      case member_status::removed:
+        emit(member_event_kind::removed, m);
+        return;
+    }
+  }
+
+  void emit(member_event_kind kind, const member& m) {
+    auto level = kind == member_event_kind::unreachable
+                     || kind == member_event_kind::down
+                   ? spdlog::level::warn
+                   : spdlog::level::info;
+    log_->log(level, "event=member.{} node={} incarnation={}", to_string(kind),
+              m.name, m.incarnation);
+    member_event ev{.kind = kind,
+                    .node_id = m.node_id,
+                    .name = m.name,
+                    .incarnation = m.incarnation};
+    for (const auto& s : subscribers_) {
+      self_->send(s, ev);
+    }
+  }
+
+  // A node that finds itself down or removed while it runs (say, after a
+  // partition longer than down_after) rejoins as a new incarnation, unless
+  // it left on purpose.
+  void check_self() {
+    const auto* m = g_.state.find(me());
+    if (m == nullptr || m->status < member_status::down || leaving_) {
+      return;
+    }
+    incarnation_ = m->incarnation + 1;
+    member again = *m;
+    again.incarnation = incarnation_;
+    again.status = member_status::joining;
+    again.announcement = {};
+    log_->warn("event=member.rejoin node={} was={} incarnation={}", ctx_->name,
+               to_string(m->status), incarnation_);
+    g_.state.add(again, me());
+    g_.seen = {me()};
+    announce();
+    after_change();
+  }
+
+  void update_gauges() {
+    if (ctx_->metrics == nullptr) {
+      return;
+    }
+    std::map<member_status, std::int64_t> counts;
+    for (const auto& [id, m] : g_.state.members()) {
+      ++counts[m.status];
+    }
+    for (auto s : {member_status::joining, member_status::up,
+                   member_status::leaving, member_status::exiting,
+                   member_status::down, member_status::removed}) {
+      ctx_->metrics
+        ->add_gauge("troupe_cluster_members", "Members by status",
+                    {{"status", to_string(s)}})
+        .set(counts[s]);
+    }
+  }
+
+  void announce() {
+    g_.state.announce(me(), {.services = services_, .draining = draining_});
+  }
+
+  // -- failure detection ------------------------------------------------------
+
+  void heartbeat_tick() {
+    auto now = clock_type::now();
+    for (const auto& [id, p] : peers_) {
+      if (p.connected) {
+        send_frame(id, wire::heartbeat{.sequence = ++heartbeats_});
+      }
+    }
+    check_reachability(now);
+    self_->delayed_send(self_, ctx_->settings.heartbeat_interval,
+                        heartbeat_tick_atom::value);
+  }
+
+  void check_reachability(clock_type::time_point now) {
+    bool changed = false;
+    for (auto& [id, p] : peers_) {
+      const auto* m = g_.state.find(id);
+      if (m == nullptr || m->status >= member_status::down) {
+        continue;
+      }
+      bool suspect = !p.connected || !p.detector.is_available(now);
+      if (suspect && !p.unreachable_since) {
+        p.unreachable_since = now;
+      } else if (!suspect) {
+        p.unreachable_since.reset();
+      }
+      changed = g_.state.observe(me(), id, suspect) || changed;
+    }
+    if (changed) {
+      local_change();
+    }
+  }
+
+  // -- gossip -----------------------------------------------------------------
+
+  wire::digest digest() const {
+    return {.version = g_.state.version(), .seen = g_.seen};
+  }
+
+  void gossip_round(std::uint64_t random) {
+    ++rounds_;
+    std::vector<std::string> connected;
+    for (const auto& [id, p] : peers_) {
+      if (p.connected) {
+        connected.push_back(id);
+      }
+    }
+    if (auto peer = choose_gossip_peer(g_, me(), connected, random)) {
+      send_frame(*peer, digest());
+    }
+    housekeeping();
+    connect_all();
+    persist();
+  }
+
+  void housekeeping() {
+    std::map<std::string, std::chrono::milliseconds> unreachable_for;
+    auto now = clock_type::now();
+    for (const auto& [id, p] : peers_) {
+      if (p.unreachable_since) {
+        unreachable_for[id]
+          = std::chrono::duration_cast<std::chrono::milliseconds>(
+            now - *p.unreachable_since);
+      }
+    }
+    auto done = leader_actions(
+      g_, me(), {.down_after = ctx_->settings.down_after}, unreachable_for);
+    if (!done.empty()) {
+      after_change();
+    }
+    if (converged(g_) && !converged_) {
+      converged_ = true;
+      log_->debug("event=gossip.converged version={}",
+                  to_string(g_.state.version()));
+    }
+  }
+
+  void on_digest(const std::string& peer, const wire::digest& d) {
+    switch (g_.state.version().compare(d.version)) {
+      case causal_order::same: {
+        auto before = g_.seen.size();
+        g_.seen.insert(d.seen.begin(), d.seen.end());
+        g_.seen.insert(me());
+        bool peer_lacks = std::any_of(g_.seen.begin(), g_.seen.end(),
+                                      [&d](const std::string& id) {
+                                        return d.seen.count(id) == 0;
+                                      });
+        if (peer_lacks) {
+          send_frame(peer, digest());
+        }
+        if (g_.seen.size() != before) {
+          housekeeping();
+        }
+        return;
+      }
+      case causal_order::before:
+        send_frame(peer, wire::state_request{});
+        return;
+      case causal_order::after:
+        send_frame(peer, wire::state{.gossip = g_});
+        return;
+      case causal_order::concurrent:
+        send_frame(peer, wire::state{.gossip = g_});
+        send_frame(peer, wire::state_request{});
+        return;
+    }
+  }
+
+  void on_state(const std::string& peer, const gossip_state& remote) {
+    auto outcome = receive_gossip(g_, remote, me());
+    switch (outcome) {
+      case gossip_outcome::same:
+        return;
+      case gossip_outcome::older:
+        send_frame(peer, wire::state{.gossip = g_});
+        return;
+      case gossip_outcome::newer:
+        break;
+      case gossip_outcome::merged:
+        send_frame(peer, wire::state{.gossip = g_});
+        break;
+    }
+    converged_ = false;
+    log_->debug("event=gossip.merge peer={} outcome={} version={}", peer,
+                to_string(outcome), to_string(g_.state.version()));
+    after_change();
+    housekeeping();
+  }
+
+  void on_frame(const std::string& peer, const wire::frame& f) {
+    if (const auto* d = std::get_if<wire::digest>(&f)) {
+      on_digest(peer, *d);
+    } else if (const auto* s = std::get_if<wire::state>(&f)) {
+      on_state(peer, s->gossip);
+    } else if (std::holds_alternative<wire::state_request>(f)) {
+      send_frame(peer, wire::state{.gossip = g_});
+    } else if (std::holds_alternative<wire::heartbeat>(f)) {
+      if (auto p = peers_.find(peer); p != peers_.end()) {
+        p->second.detector.heartbeat(clock_type::now());
+      }
+    } else {
+      log_->debug("event=frame.ignored peer={} kind={}", peer,
+                  wire::kind_of(f));
+    }
+  }
+
+  void on_peer_up(const wire::hello& h) {
+    auto& p = peers_.try_emplace(h.node_id, peer_info{phi_detector{phi()}})
+                .first->second;
+    p.connected = true;
+    p.detector = phi_detector{phi()};
+    p.detector.heartbeat(clock_type::now());
+    // Push our state at once: a joiner learns the cluster, and the cluster
+    // learns the joiner, without waiting for a gossip round.
+    send_frame(h.node_id, wire::state{.gossip = g_});
+    check_reachability(clock_type::now());
+  }
+
+  void on_peer_down(const std::string& id, bool goodbye) {
+    if (auto p = peers_.find(id); p != peers_.end()) {
+      p->second.connected = false;
+    }
+    log_->debug("event=peer.down node={} goodbye={}", id, goodbye);
+    check_reachability(clock_type::now());
+  }
+
+  // -- API --------------------------------------------------------------------
+
+  std::vector<member_view> members() const {
+    std::vector<member_view> out;
+    auto leader = g_.state.leader();
+    for (const auto& [id, m] : g_.state.members()) {
+      out.push_back({.info = m,
+                     .unreachable = g_.state.is_unreachable(id),
+                     .leader = leader == id,
+                     .self = id == me()});
+    }
+    return out;
+  }
+
+  caf::error down(const std::string& who) {
+    for (const auto& [id, m] : g_.state.members()) {
+      if (id == who || m.name == who) {
+        if (!g_.state.transition(id, member_status::down, me())) {
+          return caf::make_error(errc::protocol_violation,
+                                 fmt::format("{} is {} and cannot go down",
+                                             m.name, to_string(m.status)));
+        }
+        log_->warn("event=member.down node={} by=operator", m.name);
+        local_change();
+        return {};
+      }
+    }
+    return caf::make_error(errc::no_such_member, who);
+  }
+
+  caf::event_based_actor* self_;
+  context_ptr ctx_;
+  std::shared_ptr<spdlog::logger> log_;
+  caf::actor_addr parent_;
+  std::uint64_t incarnation_;
+  gossip_state g_;
+  view_map last_;
+  std::map<std::string, peer_info> peers_;
+  std::vector<caf::actor> subscribers_;
+  std::map<std::string, bool> services_;
+  bool draining_ = false;
+  bool leaving_ = false;
+  bool dirty_ = false;
+  bool converged_ = false;
+  std::uint64_t heartbeats_ = 0;
+  std::uint64_t rounds_ = 0;
+};
+
+caf::behavior membership_state::make_behavior() {
+  auto self = shared_from_this();
+  self_->set_down_handler([self](caf::down_msg& dm) {
+    if (dm.source == self->parent_) {
+      self->self_->quit(dm.reason); // OTP's exit signal from the parent
+      return;
+    }
+    auto& subs = self->subscribers_;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&dm](const caf::actor& a) {
+                                return a.address() == dm.source;
+                              }),
+               subs.end());
+  });
+  self_->set_default_handler(
+    [self](caf::scheduled_actor*,
+           caf::message_view& xs) -> caf::result<caf::message> {
+      actors::log_unexpected(self->self_, "membership", "",
+                             xs.copy_content_to_message());
+      return caf::sec::unexpected_message;
+    });
+  boot();
+  return {
+    [self](peer_up_atom, const wire::hello& h) { self->on_peer_up(h); },
+    [self](peer_down_atom, const std::string& id, bool goodbye) {
+      self->on_peer_down(id, goodbye);
+    },
+    [self](peer_frame_atom, const std::string& id, const wire::frame& f) {
+      self->on_frame(id, f);
+    },
+    [self](heartbeat_tick_atom) { self->heartbeat_tick(); },
+    [self](gossip_round_atom, std::uint64_t random) {
+      self->gossip_round(random);
+    },
+    [self](members_atom) { return self->members(); },
+    [self](state_atom) {
+      return cluster_snapshot{.gossip = self->g_,
+                              .converged = converged(self->g_),
+                              .leader = self->g_.state.leader(),
+                              .rounds = self->rounds_};
+    },
+    [self](join_atom, const std::string& target) -> caf::result<void> {
+      auto ep = runtime::parse_endpoint(target);
+      if (!ep || ep->port == 0) {
+        return caf::make_error(errc::invalid_settings,
+                               "expected host:port, got \"" + target + "\"");
+      }
+      self->self_->send(self->ctx_->transport(), connect_atom::value,
+                        runtime::to_string(*ep));
+      return caf::unit;
+    },
+    [self](leave_atom) -> caf::result<void> {
+      if (self->g_.state.transition(self->me(), member_status::leaving,
+                                    self->me())) {
+        self->leaving_ = true;
+        self->local_change();
+        self->housekeeping();
+      }
+      return caf::unit;
+    },
+    [self](down_atom, const std::string& who) -> caf::result<void> {
+      if (auto err = self->down(who)) {
+        return err;
+      }
+      self->housekeeping();
+      return caf::unit;
+    },
+    [self](drain_atom, bool on) {
+      self->draining_ = on;
+      self->announce();
+      self->local_change();
+    },
+    [self](service_atom, const std::string& name, bool up) {
+      self->services_[name] = up;
+      self->announce();
+      self->local_change();
+    },
+    [self](subscribe_atom, const caf::actor& who) {
+      self->self_->monitor(who);
+      self->subscribers_.push_back(who);
+    },
+  };
+}
+
+} // namespace
+
+std::string to_string(member_event_kind x) {
+  switch (x) {
+    case member_event_kind::joined:
+      return "joined";
+    case member_event_kind::up:
+      return "up";
+    case member_event_kind::leaving:
+      return "leaving";
+    case member_event_kind::exiting:
+      return "exiting";
+    case member_event_kind::unreachable:
+      return "unreachable";
+    case member_event_kind::reachable:
+      return "reachable";
+    case member_event_kind::down:
+      return "down";
+    case member_event_kind::removed:
+      return "removed";
+  }
+  return "member_event_kind(?)";
+}
+
+caf::expected<caf::actor> spawn_membership(caf::actor_system& sys,
+                                           const context_ptr& ctx,
+                                           const caf::actor& parent) {
+  auto hdl = sys.spawn([ctx, parent](caf::event_based_actor* self) {
+    auto st = std::make_shared<membership_state>(self, ctx, parent.address());
+    if (parent) {
+      // Monitored, not linked, as every Troupe child.
+      self->monitor(parent);
+    }
+    self->attach_functor([st](const caf::error&) { st->on_exit(); });
+    return st->make_behavior();
+  });
+  ctx->set_membership(hdl);
+  return hdl;
+}
+
+} // namespace troupe::cluster

@@ -1,0 +1,392 @@
+// The cluster transport: authenticated TCP connections carrying frames.
+#include "cluster/transport.hpp"
+
+#include "actors/crash_report.hpp"
+#include "cluster/atoms.hpp"
+#include "cluster/errors.hpp"
+#include "runtime/errors.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/network/default_multiplexer.hpp>
+#include <caf/io/network/native_socket.hpp>
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <map>
+#include <set>
+
+namespace troupe::cluster {
+
+namespace {
+
+using caf::io::connection_handle;
+
+enum class phase { header, body };
+
+struct connection {
+  bool outbound = false;
+  phase reading = phase::header;
+  std::string challenge;           // ours, for the peer to answer
+  std::optional<wire::hello> peer; // the peer's hello, once received
+  bool verified = false;           // the peer answered our challenge
+  bool goodbye = false;            // the peer said it is leaving
+  std::string target;              // for outbound: the address dialled
+};
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  randombytes_buf(out.data(), out.size());
+  return out;
+}
+
+class transport_state : public std::enable_shared_from_this<transport_state> {
+public:
+  transport_state(caf::io::broker* self, context_ptr ctx, caf::actor owner)
+    : self_(self), ctx_(std::move(ctx)), owner_(std::move(owner)),
+      log_(ctx_->log("transport")) {}
+
+  caf::behavior make_behavior();
+
+private:
+  // -- sending ----------------------------------------------------------------
+
+  void write_frame(connection_handle hdl, const wire::frame& f) {
+    auto bytes = wire::encode(f);
+    auto n = static_cast<std::uint32_t>(bytes.size());
+    const std::uint8_t header[4]
+      = {static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
+         static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+    self_->write(hdl, sizeof(header), header);
+    self_->write(hdl, bytes.size(), bytes.data());
+    self_->flush(hdl);
+  }
+
+  void send_hello(connection_handle hdl, connection& c) {
+    c.challenge = random_bytes(wire::challenge_bytes);
+    write_frame(hdl, wire::hello{.node_id = ctx_->node_id,
+                                 .name = ctx_->name,
+                                 .address = ctx_->advertised,
+                                 .incarnation = ctx_->incarnation,
+                                 .challenge = c.challenge,
+                                 .cluster = ctx_->settings.name});
+  }
+
+  // -- connections ------------------------------------------------------------
+
+  void adopt(connection_handle hdl, bool outbound, std::string target) {
+    auto& c = conns_[hdl];
+    c.outbound = outbound;
+    c.target = std::move(target);
+    self_->configure_read(hdl, caf::io::receive_policy::exactly(4));
+    send_hello(hdl, c);
+  }
+
+  // Closes a connection; tells the owner if it carried an established peer.
+  void drop(connection_handle hdl, const std::string& why) {
+    auto i = conns_.find(hdl);
+    if (i == conns_.end()) {
+      return;
+    }
+    auto c = std::move(i->second);
+    conns_.erase(i);
+    self_->close(hdl);
+    if (!c.target.empty()) {
+      dialling_.erase(c.target);
+    }
+    if (c.peer && c.verified) {
+      auto p = peers_.find(c.peer->node_id);
+      if (p != peers_.end() && p->second == hdl) {
+        peers_.erase(p);
+        log_->info("event=peer.disconnect peer={} reason=\"{}\"", c.peer->name,
+                   why);
+        self_->send(owner_, peer_down_atom::value, c.peer->node_id, c.goodbye);
+      }
+    } else if (!why.empty()) {
+      log_->warn("event=peer.refused peer={} reason=\"{}\"",
+                 c.peer ? c.peer->name : c.target, why);
+    }
+  }
+
+  void on_data(connection_handle hdl, const std::vector<char>& buf) {
+    auto i = conns_.find(hdl);
+    if (i == conns_.end()) {
+      return;
+    }
+    auto& c = i->second;
+    const auto* p = reinterpret_cast<const std::uint8_t*>(buf.data());
+    if (c.reading == phase::header) {
+      auto n = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16)
+               | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+      if (n == 0 || n > ctx_->settings.max_frame_bytes) {
+        count("troupe_cluster_frames_refused_total");
+        drop(hdl, fmt::format("frame of {} bytes (limit {})", n,
+                              ctx_->settings.max_frame_bytes));
+        return;
+      }
+      c.reading = phase::body;
+      self_->configure_read(hdl, caf::io::receive_policy::exactly(n));
+      return;
+    }
+    c.reading = phase::header;
+    self_->configure_read(hdl, caf::io::receive_policy::exactly(4));
+    auto f = wire::decode(p, buf.size(),
+                          {.max_frame_bytes = ctx_->settings.max_frame_bytes});
+    if (!f) {
+      count("troupe_cluster_frames_refused_total");
+      drop(hdl, runtime::describe(f.error()));
+      return;
+    }
+    on_frame(hdl, c, std::move(*f));
+  }
+
+  void on_frame(connection_handle hdl, connection& c, wire::frame f) {
+    if (auto* h = std::get_if<wire::hello>(&f)) {
+      on_hello(hdl, c, std::move(*h));
+      return;
+    }
+    if (auto* a = std::get_if<wire::auth>(&f)) {
+      on_auth(hdl, c, *a);
+      return;
+    }
+    if (!c.verified) {
+      drop(hdl, "frame " + wire::kind_of(f) + " before authentication");
+      return;
+    }
+    if (std::holds_alternative<wire::unknown_frame>(f)) {
+      log_->debug("event=frame.skip peer={} kind=unknown", c.peer->name);
+      return;
+    }
+    if (std::holds_alternative<wire::goodbye>(f)) {
+      c.goodbye = true;
+      return;
+    }
+    self_->send(owner_, peer_frame_atom::value, c.peer->node_id, std::move(f));
+  }
+
+  void on_hello(connection_handle hdl, connection& c, wire::hello h) {
+    if (c.peer) {
+      drop(hdl, "second hello");
+      return;
+    }
+    if (h.cluster != ctx_->settings.name) {
+      drop(hdl, fmt::format("peer belongs to cluster \"{}\"", h.cluster));
+      return;
+    }
+    if (h.node_id == ctx_->node_id) {
+      drop(hdl, "");
+      return; // dialled ourselves
+    }
+    if (blocked_.count(h.node_id) != 0) {
+      drop(hdl, "");
+      return;
+    }
+    auto mac = auth_mac(ctx_->key, h.challenge, ctx_->node_id);
+    c.peer = std::move(h);
+    write_frame(hdl, wire::auth{.mac = mac});
+  }
+
+  void on_auth(connection_handle hdl, connection& c, const wire::auth& a) {
+    if (!c.peer || c.verified) {
+      drop(hdl, "unexpected auth");
+      return;
+    }
+    auto expected = auth_mac(ctx_->key, c.challenge, c.peer->node_id);
+    if (sodium_memcmp(expected.data(), a.mac.data(), expected.size()) != 0) {
+      count("troupe_cluster_auth_failures_total");
+      log_->error("event=peer.auth_failed peer={} address={}", c.peer->name,
+                  runtime::to_string(c.peer->address));
+      drop(hdl, "");
+      return;
+    }
+    c.verified = true;
+    if (!c.target.empty()) {
+      dialling_.erase(c.target);
+    }
+    const auto& id = c.peer->node_id;
+    if (auto old = peers_.find(id); old != peers_.end()) {
+      // Two connections to one peer: keep the one the lower id opened.
+      bool we_are_lower = ctx_->node_id < id;
+      bool keep_new = c.outbound == we_are_lower;
+      auto loser = keep_new ? old->second : hdl;
+      if (keep_new) {
+        old->second = hdl;
+        conns_[loser].verified = false; // no peer_down for the loser
+      } else {
+        c.verified = false;
+      }
+      self_->close(loser);
+      conns_.erase(loser);
+      if (!keep_new) {
+        return;
+      }
+    } else {
+      peers_.emplace(id, hdl);
+    }
+    log_->info("event=peer.connect peer={} incarnation={} direction={}",
+               c.peer->name, c.peer->incarnation, c.outbound ? "out" : "in");
+    self_->send(owner_, peer_up_atom::value, *c.peer);
+  }
+
+  void dial(const std::string& target) {
+    if (dialling_.count(target) != 0) {
+      return;
+    }
+    auto ep = runtime::parse_endpoint(target);
+    if (!ep) {
+      return;
+    }
+    dialling_.insert(target);
+    auto me = caf::actor_cast<caf::actor>(self_);
+    // Connecting blocks: do it on a thread of its own, then adopt the socket.
+    self_->system().spawn<caf::detached>(
+      [me, target, ep = *ep](caf::event_based_actor* helper) {
+        auto fd = caf::io::network::new_tcp_connection(ep.host, ep.port);
+        if (fd) {
+          helper->send(me, connected_atom::value, target,
+                       static_cast<std::int64_t>(*fd));
+        } else {
+          helper->send(me, connected_atom::value, target, std::int64_t{-1});
+        }
+        helper->quit();
+      });
+  }
+
+  void count(const std::string& metric) {
+    if (ctx_->metrics != nullptr) {
+      ctx_->metrics->add_counter(metric, "cluster transport events").inc();
+    }
+  }
+
+  caf::io::broker* self_;
+  context_ptr ctx_;
+  caf::actor owner_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::map<connection_handle, connection> conns_;
+  std::map<std::string, connection_handle> peers_; // established, by node id
+  std::set<std::string> dialling_;
+  std::set<std::string> blocked_;
+};
+
+caf::behavior transport_state::make_behavior() {
+  auto self = shared_from_this();
+  self_->set_default_handler(
+    [self](caf::scheduled_actor*,
+           caf::message_view& xs) -> caf::result<caf::message> {
+      actors::log_unexpected(self->self_, "transport", "",
+                             xs.copy_content_to_message());
+      return caf::sec::unexpected_message;
+    });
+  return {
+    [self](const caf::io::new_connection_msg& msg) {
+      self->adopt(msg.handle, false, "");
+    },
+    [self](const caf::io::new_data_msg& msg) {
+      self->on_data(msg.handle, msg.buf);
+    },
+    [self](const caf::io::connection_closed_msg& msg) {
+      self->drop(msg.handle, "connection closed");
+    },
+    [self](const caf::io::acceptor_closed_msg&) {
+      self->log_->error("event=transport.acceptor_closed");
+      self->self_->quit(
+        caf::make_error(errc::peer_unreachable, "the listening socket closed"));
+    },
+    [self](connected_atom, const std::string& target, std::int64_t fd) {
+      if (fd < 0) {
+        self->dialling_.erase(target);
+        self->log_->debug("event=peer.dial_failed address={}", target);
+        return;
+      }
+      auto hdl = self->self_->add_scribe(
+        static_cast<caf::io::network::native_socket>(fd));
+      self->adopt(hdl, true, target);
+    },
+    [self](send_frame_atom, const std::string& node_id, const wire::frame& f) {
+      auto i = self->peers_.find(node_id);
+      if (i != self->peers_.end()) {
+        self->write_frame(i->second, f);
+      }
+    },
+    [self](connect_atom, const std::string& target) { self->dial(target); },
+    [self](block_atom, const std::vector<std::string>& ids) {
+      self->blocked_ = {ids.begin(), ids.end()};
+      std::vector<connection_handle> victims;
+      for (const auto& [hdl, c] : self->conns_) {
+        if (c.peer && self->blocked_.count(c.peer->node_id) != 0) {
+          victims.push_back(hdl);
+        }
+      }
+      for (auto hdl : victims) {
+        self->drop(hdl, "partitioned");
+      }
+    },
+    [self](goodbye_atom) {
+      for (const auto& [id, hdl] : self->peers_) {
+        self->write_frame(hdl, wire::goodbye{});
+      }
+    },
+    [self](owner_atom, const caf::actor& owner) {
+      self->owner_ = owner;
+      for (const auto& [id, hdl] : self->peers_) {
+        self->self_->send(owner, peer_up_atom::value, *self->conns_[hdl].peer);
+      }
+    },
+  };
+}
+
+} // namespace
+
+std::string derive_key(const std::string& secret) {
+  std::string key(crypto_auth_KEYBYTES, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(key.data()), key.size(),
+                     reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size(), nullptr, 0);
+  return key;
+}
+
+std::string auth_mac(const std::string& key, const std::string& challenge,
+                     const std::string& node_id) {
+  std::string input = challenge + node_id;
+  std::string mac(crypto_auth_BYTES, '\0');
+  crypto_auth(reinterpret_cast<unsigned char*>(mac.data()),
+              reinterpret_cast<const unsigned char*>(input.data()),
+              input.size(), reinterpret_cast<const unsigned char*>(key.data()));
+  return mac;
+}
+
+caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
+                                          const context_ptr& ctx,
+                                          const caf::actor& owner) {
+  if (sodium_init() < 0) {
+    return caf::make_error(errc::invalid_settings, "libsodium did not start");
+  }
+  const auto& listen = ctx->advertised;
+  auto fd = caf::io::network::new_tcp_acceptor_impl(
+    ctx->listen_port() != 0 ? ctx->listen_port() : listen.port,
+    listen.host.c_str(), true);
+  if (!fd) {
+    return caf::make_error(errc::invalid_settings,
+                           fmt::format("cannot listen on {}: {}",
+                                       runtime::to_string(listen),
+                                       caf::to_string(fd.error())));
+  }
+  auto port = caf::io::network::local_port_of_fd(*fd);
+  if (!port) {
+    caf::io::network::close_socket(*fd);
+    return std::move(port.error());
+  }
+  ctx->set_listen_port(*port);
+  auto acceptor = *fd;
+  auto hdl = sys.middleman().spawn_broker(
+    [ctx, owner, acceptor](caf::io::broker* self) {
+      self->add_doorman(acceptor);
+      auto st = std::make_shared<transport_state>(self, ctx, owner);
+      return st->make_behavior();
+    });
+  ctx->set_transport(hdl);
+  return hdl;
+}
+
+} // namespace troupe::cluster

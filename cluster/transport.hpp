@@ -1,0 +1,54 @@
+// The cluster transport: TCP connections between nodes carrying Cap'n Proto
+// frames, each peer authenticated with the shared secret before anything
+// else is accepted.
+#pragma once
+
+#include "cluster/context.hpp"
+#include "cluster/wire/codec.hpp"
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
+
+// Frames travel between local actors only; on the wire they are Cap'n Proto.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::hello)
+
+namespace troupe::cluster {
+
+/// Opens the listening socket on `ctx->settings`' address (a taken port is
+/// an error here, before anything is spawned), then spawns the transport.
+/// It publishes itself and the port in `ctx`.
+///
+/// Protocol per connection: both sides send `hello` (identity, cluster
+/// name, a random challenge); each answers the other's challenge with
+/// `auth` (HMAC-SHA-512-256 keyed with the secret over the challenge and
+/// its own node id; the secret never travels). Until the peer's `auth`
+/// verifies, any other frame drops the connection. Frames are a 4-byte
+/// big-endian length and a Cap'n Proto message; a frame over the size limit
+/// or one that does not decode drops the connection. One connection per
+/// pair of nodes (when both connect at once, the one opened by the lower
+/// node id stays), so frames between two nodes keep their order.
+///
+/// To its owner (the membership actor) it sends `(peer_up_atom, hello)`
+/// when a peer is authenticated, `(peer_down_atom, node_id, bool goodbye)`
+/// when its connection closes, and `(peer_frame_atom, node_id, frame)` for
+/// every other frame. It accepts `(send_frame_atom, node_id, frame)`,
+/// `(connect_atom, endpoint text)`, `(block_atom, vector<node id>)` (drop and
+/// refuse those peers: a simulated partition), `(goodbye_atom)` (tell every
+/// peer this node is going away on purpose) and `(owner_atom, actor)`.
+caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
+                                          const context_ptr& ctx,
+                                          const caf::actor& owner);
+
+/// The MAC that proves knowledge of `key` for `challenge` and `node_id`.
+std::string auth_mac(const std::string& key, const std::string& challenge,
+                     const std::string& node_id);
+
+/// Derives the 32-byte key from a secret's text.
+std::string derive_key(const std::string& secret);
+
+} // namespace troupe::cluster
