@@ -136,10 +136,15 @@ private:
     dirty_ = false;
   }
 
+  // Dials every member not connected. Down and removed members are tried
+  // too, every tenth round: after a partition heals, this is how the two
+  // sides find each other again (each then sees itself removed by the
+  // other and rejoins).
   void connect_all() {
     auto transport = ctx_->transport();
+    bool retry_gone = rounds_ % 10 == 0;
     for (const auto& [id, m] : g_.state.members()) {
-      if (id == me() || m.status >= member_status::down) {
+      if (id == me() || (m.status >= member_status::down && !retry_gone)) {
         continue;
       }
       if (auto p = peers_.find(id); p != peers_.end() && p->second.connected) {

@@ -1,0 +1,285 @@
+// Multi-node cluster tests in one process: real nodes on loopback through
+// the test kit's cluster harness.
+#include "tests/testkit/cluster_harness.hpp"
+
+#include "cluster/errors.hpp"
+#include "cluster/wire/codec.hpp"
+#include "supervision/supervisor_client.hpp"
+#include "tests/testkit/wait.hpp"
+
+#include <doctest/doctest.h>
+
+#include <caf/send.hpp>
+
+#include <arpa/inet.h>
+#include <fstream>
+#include <netinet/in.h>
+#include <random>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace tc = troupe::cluster;
+namespace tk = troupe::testkit;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto deadline = 20s;
+
+std::string log_of(tk::cluster_harness& c, std::size_t i) {
+  std::ifstream in{c.dir() / fmt::format("n{}", i) / "log" / "node.log"};
+  return {std::istreambuf_iterator<char>{in}, {}};
+}
+
+// A raw TCP connection to a node's cluster port.
+struct raw_peer {
+  int fd = -1;
+  explicit raw_peer(std::uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+            == 0);
+  }
+  ~raw_peer() {
+    ::close(fd);
+  }
+  void send(const std::vector<std::uint8_t>& bytes) {
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
+  // Reads until the node closes the connection; false on the deadline.
+  bool closed_by_node() {
+    timeval tv{.tv_sec = 10, .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[4096];
+    for (;;) {
+      auto n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n == 0) {
+        return true;
+      }
+      if (n < 0) {
+        return errno == ECONNRESET;
+      }
+    }
+  }
+};
+
+std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& body,
+                                 std::uint32_t claimed) {
+  std::vector<std::uint8_t> out{static_cast<std::uint8_t>(claimed >> 24),
+                                static_cast<std::uint8_t>(claimed >> 16),
+                                static_cast<std::uint8_t>(claimed >> 8),
+                                static_cast<std::uint8_t>(claimed)};
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+// Who sees whom how, for failure messages.
+std::string matrix(tk::cluster_harness& c) {
+  std::string out;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    out += fmt::format("n{}:", i);
+    for (std::size_t j = 0; j < c.size(); ++j) {
+      out += fmt::format(" {}{}", c.status_seen_by(i, j),
+                         c.unreachable_seen_by(i, j) ? "(unreachable)" : "");
+    }
+    if (c.running(i)) {
+      auto snap = c.at(i).cluster().snapshot();
+      out += snap && snap->converged ? " converged" : " not-converged";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("cluster.multinode");
+
+TEST_CASE("five nodes join through one seed and converge") {
+  tk::cluster_harness c{{.nodes = 5}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  auto members = c.at(3).cluster().members();
+  REQUIRE(members);
+  CHECK(members->size() == 5);
+  auto leaders = std::count_if(members->begin(), members->end(),
+                               [](const auto& m) { return m.leader; });
+  CHECK(leaders == 1);
+}
+
+TEST_CASE("a crashed node is seen unreachable, then down; restarted, it "
+          "rejoins with a higher incarnation") {
+  tk::cluster_harness c{{.nodes = 4}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  auto before = c.at(3).identity().incarnation;
+  c.crash(3);
+  CHECK(c.wait_for(
+    [&] {
+      return c.unreachable_seen_by(0, 3) && c.unreachable_seen_by(1, 3)
+             && c.unreachable_seen_by(2, 3);
+    },
+    deadline));
+  CHECK(c.wait_for(
+    [&] {
+      for (std::size_t i = 0; i < 3; ++i) {
+        auto s = c.status_seen_by(i, 3);
+        if (s != "down" && s != "removed") {
+          return false;
+        }
+      }
+      return true;
+    },
+    deadline));
+  REQUIRE_FALSE(c.start(3));
+  CHECK(c.at(3).identity().incarnation == before + 1);
+  REQUIRE(c.wait_converged(deadline));
+  auto members = c.at(0).cluster().members();
+  REQUIRE(members);
+  for (const auto& m : *members) {
+    if (m.info.node_id == c.node_id(3)) {
+      CHECK(m.info.incarnation > before);
+      CHECK(m.info.status == tc::member_status::up);
+    }
+  }
+}
+
+TEST_CASE("a partition {0,1} | {2,3,4} heals into one converged cluster "
+          "without anyone re-joining by hand") {
+  tk::cluster_harness c{{.nodes = 5}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  c.partition({{0, 1}, {2, 3, 4}});
+  // Long enough for each side to mark the other down.
+  CHECK(c.wait_for(
+    [&] {
+      auto s = c.status_seen_by(0, 4);
+      auto t = c.status_seen_by(4, 0);
+      return (s == "down" || s == "removed") && (t == "down" || t == "removed");
+    },
+    deadline));
+  c.heal();
+  auto healed = c.wait_converged(deadline);
+  CHECK_MESSAGE(healed, matrix(c));
+}
+
+TEST_CASE("a member that leaves is removed everywhere") {
+  tk::cluster_harness c{{.nodes = 3}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  REQUIRE_FALSE(c.at(2).cluster().leave());
+  CHECK(c.wait_for(
+    [&] { return c.sees(0, 2, "removed") && c.sees(1, 2, "removed"); },
+    deadline));
+  auto self = c.status_seen_by(2, 2);
+  CHECK((self == "exiting" || self == "removed"));
+  c.stop(2);
+  CHECK(c.wait_converged(deadline));
+}
+
+TEST_CASE("a node with the wrong secret is refused and the refusal logged") {
+  tk::cluster_harness c{{.nodes = 2}};
+  REQUIRE_FALSE(c.start(0));
+  // Node 1 gets a secret file of its own.
+  auto other = c.dir() / "other.secret";
+  {
+    std::ofstream out{other};
+    out << "not the cluster's secret\n";
+  }
+  std::filesystem::permissions(other, std::filesystem::perms::owner_read
+                                        | std::filesystem::perms::owner_write);
+  troupe::runtime::node_config cfg;
+  cfg.name = "intruder";
+  cfg.listen = {.host = "127.0.0.1", .port = 0};
+  cfg.data_dir = c.dir() / "intruder";
+  cfg.cluster = tk::fast_cluster_settings();
+  cfg.cluster.secret_file = other;
+  cfg.join = {{.host = "127.0.0.1", .port = c.at(0).listen_port()}};
+  auto intruder = troupe::node::start(cfg, {.console_log = false});
+  REQUIRE(intruder);
+  CHECK(c.wait_for(
+    [&] {
+      return log_of(c, 0).find("event=peer.auth_failed") != std::string::npos;
+    },
+    deadline));
+  auto members = c.at(0).cluster().members();
+  REQUIRE(members);
+  CHECK(members->size() == 1);
+  (*intruder)->stop("test over");
+}
+
+TEST_CASE("garbage, oversized and truncated frames are refused without "
+          "harm") {
+  tk::cluster_harness c{{.nodes = 2}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  auto port = c.at(0).listen_port();
+  std::mt19937_64 rng{7};
+  {
+    raw_peer p{port}; // random bytes with a plausible length
+    std::vector<std::uint8_t> junk(64);
+    for (auto& b : junk) {
+      b = static_cast<std::uint8_t>(rng());
+    }
+    p.send(framed(junk, 64));
+    CHECK(p.closed_by_node());
+  }
+  {
+    raw_peer p{port}; // a length over the limit
+    p.send(framed({}, 0x7fffffff));
+    CHECK(p.closed_by_node());
+  }
+  {
+    raw_peer p{port}; // a valid frame kind before authentication
+    auto hb = troupe::cluster::wire::encode(
+      troupe::cluster::wire::heartbeat{.sequence = 1});
+    p.send(framed(hb, static_cast<std::uint32_t>(hb.size())));
+    CHECK(p.closed_by_node());
+  }
+  {
+    raw_peer p{port}; // a truncated frame, then the client goes away
+    p.send(framed({1, 2, 3}, 800));
+  }
+  CHECK(log_of(c, 0).find("event=peer.refused") != std::string::npos);
+  // The node carries on: still converged with its peer.
+  CHECK(c.wait_converged(deadline));
+}
+
+TEST_CASE("a crashed gossip actor comes back and the membership is kept") {
+  tk::cluster_harness c{{.nodes = 3}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  namespace ts = troupe::supervision;
+  auto apps = c.at(0).applications().which_applications();
+  REQUIRE(apps);
+  caf::actor top;
+  for (const auto& a : *apps) {
+    if (a.name == "cluster") {
+      top = a.supervisor;
+    }
+  }
+  ts::supervisor_client sup{c.at(0).system(), top};
+  auto kids = sup.which_children();
+  REQUIRE(kids);
+  REQUIRE(kids->size() == 3);
+  auto gossip = kids->at(2);
+  REQUIRE(gossip.id == "gossip");
+  caf::anon_send_exit(gossip.handle, caf::exit_reason::kill);
+  CHECK(troupe::testkit::wait_until(
+    [&] {
+      auto now = sup.which_children();
+      return now && now->at(2).restarts == 1 && now->at(2).running;
+    },
+    deadline));
+  auto members = c.at(0).cluster().members();
+  REQUIRE(members);
+  CHECK(members->size() == 3);
+  // Gossip still flows: a leave is seen everywhere.
+  REQUIRE_FALSE(c.at(1).cluster().leave());
+  CHECK(c.wait_for([&] { return c.sees(0, 1, "removed"); }, deadline));
+}
+
+TEST_SUITE_END();
