@@ -213,17 +213,10 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
       done.emplace_back(id, to);
     }
   };
-  if (policy.down_after) {
-    for (const auto& [id, how_long] : unreachable_for) {
-      const auto* m = g.state.find(id);
-      if (m != nullptr && id != self && m->status < member_status::down
-          && g.state.is_unreachable(id) && how_long >= *policy.down_after) {
-        apply(id, member_status::down);
-      }
-    }
-  }
+  // What convergence allows is decided before anyone is downed, so that a
+  // member just marked down is seen down for a round before it is removed.
+  std::vector<std::pair<std::string, member_status>> todo;
   if (converged(g)) {
-    std::vector<std::pair<std::string, member_status>> todo;
     for (const auto& [id, m] : g.state.members()) {
       switch (m.status) {
         case member_status::joining:
@@ -243,9 +236,18 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
           break;
       }
     }
-    for (const auto& [id, to] : todo) {
-      apply(id, to);
+  }
+  if (policy.down_after) {
+    for (const auto& [id, how_long] : unreachable_for) {
+      const auto* m = g.state.find(id);
+      if (m != nullptr && id != self && m->status < member_status::down
+          && g.state.is_unreachable(id) && how_long >= *policy.down_after) {
+        apply(id, member_status::down);
+      }
     }
+  }
+  for (const auto& [id, to] : todo) {
+    apply(id, to);
   }
   if (!done.empty()) {
     g.seen = {self};

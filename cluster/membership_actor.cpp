@@ -26,7 +26,6 @@ using clock_type = std::chrono::steady_clock;
 struct peer_info {
   phi_detector detector;
   bool connected = false;
-  std::optional<clock_type::time_point> unreachable_since{};
 };
 
 class membership_state : public std::enable_shared_from_this<membership_state> {
@@ -203,6 +202,11 @@ private:
         emit_status(m);
       }
       bool was_unreachable = !fresh && old->second.second;
+      if (unreachable && !unreachable_since_.count(id)) {
+        unreachable_since_[id] = clock_type::now();
+      } else if (!unreachable) {
+        unreachable_since_.erase(id);
+      }
       if (unreachable != was_unreachable) {
         emit(unreachable ? member_event_kind::unreachable
                          : member_event_kind::reachable,
@@ -212,6 +216,9 @@ private:
     last_ = std::move(now);
     check_self();
     update_gauges();
+    // Saved at once: a node killed right after a change still comes back
+    // knowing whom to call.
+    persist();
   }
 
   void emit_status(const member& m) {
@@ -317,11 +324,6 @@ private:
         continue;
       }
       bool suspect = !p.connected || !p.detector.is_available(now);
-      if (suspect && !p.unreachable_since) {
-        p.unreachable_since = now;
-      } else if (!suspect) {
-        p.unreachable_since.reset();
-      }
       changed = g_.state.observe(me(), id, suspect) || changed;
     }
     if (changed) {
@@ -352,14 +354,14 @@ private:
   }
 
   void housekeeping() {
+    // How long each member has been flagged unreachable (by anyone) as
+    // this node's clock sees it: the leader may never have reached the
+    // member itself.
     std::map<std::string, std::chrono::milliseconds> unreachable_for;
     auto now = clock_type::now();
-    for (const auto& [id, p] : peers_) {
-      if (p.unreachable_since) {
-        unreachable_for[id]
-          = std::chrono::duration_cast<std::chrono::milliseconds>(
-            now - *p.unreachable_since);
-      }
+    for (const auto& [id, since] : unreachable_since_) {
+      unreachable_for[id]
+        = std::chrono::duration_cast<std::chrono::milliseconds>(now - since);
     }
     auto done = leader_actions(
       g_, me(), {.down_after = ctx_->settings.down_after}, unreachable_for);
@@ -500,6 +502,7 @@ private:
   gossip_state g_;
   view_map last_;
   std::map<std::string, peer_info> peers_;
+  std::map<std::string, clock_type::time_point> unreachable_since_;
   std::vector<caf::actor> subscribers_;
   std::map<std::string, bool> services_;
   bool draining_ = false;
