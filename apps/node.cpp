@@ -1,10 +1,10 @@
 // The node assembly: data directory, logging, identity and actor system.
 #include "apps/node.hpp"
 
+#include "cluster/errors.hpp"
 #include "runtime/build_info.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/system_config.hpp"
-#include "cluster/errors.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/supervisor_client.hpp"

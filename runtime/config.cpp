@@ -217,10 +217,9 @@ apply_secret_file(node_config& cfg, const std::vector<std::string>& v) {
 }
 
 // A duration setting from `min` to `max`.
-template <std::chrono::milliseconds cluster_config::*Member, long Min,
-          long Max>
-std::optional<std::string> apply_interval(node_config& cfg,
-                                          const std::vector<std::string>& v) {
+template <std::chrono::milliseconds cluster_config::*Member, long Min, long Max>
+std::optional<std::string>
+apply_interval(node_config& cfg, const std::vector<std::string>& v) {
   auto d = parse_duration(v.size() == 1 ? v.front() : "");
   if (!d || d->count() < Min || d->count() > Max) {
     return fmt::format("a duration from {}ms to {}ms, e.g. 500ms or 2s", Min,
@@ -290,8 +289,7 @@ const std::vector<setting>& setting_table() {
      apply_join},
     {{"cluster.name", "TROUPE_CLUSTER_NAME", "", "a name", false},
      apply_cluster_name},
-    {{"cluster.secret_file", "TROUPE_CLUSTER_SECRET_FILE", "", "a file",
-      false},
+    {{"cluster.secret_file", "TROUPE_CLUSTER_SECRET_FILE", "", "a file", false},
      apply_secret_file},
     {{"cluster.gossip_interval", "TROUPE_CLUSTER_GOSSIP_INTERVAL", "",
       "10ms to 60s", false},

@@ -1,0 +1,139 @@
+// Cluster benchmarks: gossip convergence after a join (16 and 32 nodes in
+// one process), and failure detection of a killed and of a stopped
+// troupe-node process (default settings), against the goals of the issue.
+#include "tests/bench/bench.hpp"
+#include "tests/testkit/cluster_harness.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+
+namespace tk = troupe::testkit;
+namespace tc = troupe::cluster;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// Converges n - 1 nodes, then measures the join of one more.
+void convergence(std::size_t n) {
+  auto settings = tk::fast_cluster_settings();
+  settings.gossip_interval = 100ms;
+  tk::cluster_harness c{{.nodes = n, .cluster = settings, .threads = 1}};
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    if (auto err = c.start(i)) {
+      std::fprintf(stderr, "cannot start node %zu\n", i);
+      std::exit(1);
+    }
+  }
+  if (!c.wait_converged(120s)) {
+    std::fprintf(stderr, "%zu nodes did not converge\n", n - 1);
+    std::exit(1);
+  }
+  std::uint64_t before = 0;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    before = std::max(before, c.at(i).cluster().snapshot()->rounds);
+  }
+  auto start = clock_type::now();
+  if (c.start(n - 1) || !c.wait_for([&] { return c.converged(); }, 120s)) {
+    std::fprintf(stderr, "the join into %zu nodes did not converge\n", n);
+    std::exit(1);
+  }
+  std::chrono::duration<double, std::milli> took = clock_type::now() - start;
+  std::uint64_t after = 0;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    after = std::max(after, c.at(i).cluster().snapshot()->rounds);
+  }
+  auto name = "cluster.converge_" + std::to_string(n);
+  troupe::bench::report(name + "_rounds", static_cast<double>(after - before),
+                        "rounds");
+  troupe::bench::report(name + "_goal_rounds",
+                        std::ceil(std::log2(static_cast<double>(n))) + 3,
+                        "rounds");
+  troupe::bench::report(name + "_ms", took.count(), "ms");
+}
+
+// Time from a signal to the observer's `unreachable` event for that node.
+double detection_ms(tk::cluster_harness& c, caf::scoped_actor& events,
+                    tk::node_process& peer, int sig) {
+  // Wait for the peer to be up, then drain older events.
+  if (!c.wait_for(
+        [&] {
+          auto m = c.at(0).cluster().members();
+          return m && m->size() == 2
+                 && std::all_of(m->begin(), m->end(), [](const auto& v) {
+                      return v.info.status == tc::member_status::up
+                             && !v.unreachable;
+                    });
+        },
+        60s)) {
+    std::fprintf(stderr, "the peer process did not join\n");
+    std::exit(1);
+  }
+  events->receive_while(
+    [] { return true; })([](const tc::member_event&) {},
+                         caf::after(std::chrono::milliseconds{0}) >> [] {});
+  auto start = clock_type::now();
+  peer.signal(sig);
+  double ms = -1;
+  bool done = false;
+  while (!done) {
+    events->receive(
+      [&](const tc::member_event& ev) {
+        if (ev.kind == tc::member_event_kind::unreachable) {
+          ms = std::chrono::duration<double, std::milli>(clock_type::now()
+                                                         - start)
+                 .count();
+          done = true;
+        }
+      },
+      caf::after(30s) >> [&] { done = true; });
+  }
+  return ms;
+}
+
+void failure_detection() {
+  // Default failure-detector settings on both sides.
+  tk::cluster_harness c{{.nodes = 1, .cluster = {}, .threads = 2}};
+  if (c.start(0)) {
+    std::fprintf(stderr, "cannot start the observer\n");
+    std::exit(1);
+  }
+  caf::scoped_actor events{c.at(0).system()};
+  if (c.at(0).cluster().subscribe(events)) {
+    std::exit(1);
+  }
+  auto seed = "127.0.0.1:" + std::to_string(c.at(0).listen_port());
+  for (int sig : {SIGKILL, SIGSTOP}) {
+    tk::temp_dir dir;
+    tk::node_process peer{
+      {.binary = tk::troupe_node_binary(),
+       .args = {"--name", "peer@127.0.0.1", "--data-dir",
+                (c.dir() / "peer").string(), "--listen", "127.0.0.1:0",
+                "--join", seed, "--log-level", "warn"},
+       .env = {{"TROUPE_CLUSTER_DOWN_AFTER", "off"}},
+       .work_dir = dir.path()}};
+    auto ms = detection_ms(c, events, peer, sig);
+    troupe::bench::report(sig == SIGKILL ? "cluster.detect_sigkill_ms"
+                                         : "cluster.detect_sigstop_ms",
+                          ms, "ms");
+    if (sig == SIGSTOP) {
+      peer.signal(SIGKILL);
+    }
+    peer.wait_exit(30s);
+    c.at(0).cluster().down("peer@127.0.0.1");
+  }
+  troupe::bench::report("cluster.detect_sigkill_goal_ms", 100, "ms");
+  troupe::bench::report("cluster.detect_sigstop_goal_ms", 2000, "ms");
+}
+
+} // namespace
+
+int main() {
+  convergence(16);
+  convergence(32);
+  failure_detection();
+}
