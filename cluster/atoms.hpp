@@ -15,6 +15,7 @@ using connected_atom = caf::atom_constant<caf::atom("tr_conned")>;
 using block_atom = caf::atom_constant<caf::atom("tr_block")>;
 using crash_atom = caf::atom_constant<caf::atom("tr_crash")>;
 using owner_atom = caf::atom_constant<caf::atom("tr_owner")>;
+using payload_atom = caf::atom_constant<caf::atom("tr_payload")>;
 using goodbye_atom = caf::atom_constant<caf::atom("tr_goodbye")>;
 
 // membership's timers and gossip

@@ -196,6 +196,19 @@ caf::error cluster_client::subscribe(const caf::actor& who) {
   return ask_done(*sys_, ctx_->membership(), subscribe_atom::value, who);
 }
 
+caf::error cluster_client::send_payload(const std::string& node_id,
+                                        std::string kind, std::string data) {
+  auto transport = ctx_->transport();
+  if (!transport) {
+    return caf::make_error(errc::peer_unreachable,
+                           "the transport is not running");
+  }
+  caf::anon_send(transport, send_frame_atom::value, node_id,
+                 wire::frame{wire::payload{.kind = std::move(kind),
+                                           .data = std::move(data)}});
+  return {};
+}
+
 caf::error cluster_client::block(const std::vector<std::string>& node_ids) {
   auto transport = ctx_->transport();
   if (!transport) {

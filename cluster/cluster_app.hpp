@@ -58,6 +58,17 @@ public:
   caf::error service(const std::string& name, bool up);
   /// Sends `member_event`s to `who` until it exits.
   caf::error subscribe(const caf::actor& who);
+  /// Makes `who` the receiver of payloads of `kind` sent to this node; it
+  /// gets `(payload_atom, from node id, wire::payload)`.
+  void handle_payloads(const std::string& kind, const caf::actor& who) {
+    ctx_->set_handler(kind, who);
+  }
+
+  /// Sends bytes to the payload handler `kind` on node `node_id`, over the
+  /// authenticated connection to it (in order; dropped if not connected).
+  caf::error send_payload(const std::string& node_id, std::string kind,
+                          std::string data);
+
   /// Simulates a partition: drops and refuses these peers (node ids).
   caf::error block(const std::vector<std::string>& node_ids);
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,6 +70,20 @@ struct context {
     listen_port_ = p;
   }
 
+  /// Registers `who` for payloads of `kind` (replacing any earlier one);
+  /// it gets `(payload_atom, from node id, wire::payload)`.
+  void set_handler(const std::string& kind, const caf::actor& who) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    handlers_[kind] = who.address();
+  }
+  /// The live handler for `kind`, or an invalid handle.
+  caf::actor handler(const std::string& kind) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = handlers_.find(kind);
+    return i == handlers_.end() ? caf::actor{}
+                                : caf::actor_cast<caf::actor>(i->second);
+  }
+
   std::shared_ptr<spdlog::logger> log(const std::string& component) const {
     return logs->get("cluster", component);
   }
@@ -79,6 +94,7 @@ private:
   // them from being collected.
   caf::actor_addr transport_;
   caf::actor_addr membership_;
+  std::map<std::string, caf::actor_addr> handlers_;
   std::uint16_t listen_port_ = 0;
 };
 

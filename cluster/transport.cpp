@@ -162,6 +162,16 @@ private:
       c.goodbye = true;
       return;
     }
+    if (auto* p = std::get_if<wire::payload>(&f)) {
+      if (auto h = ctx_->handler(p->kind)) {
+        self_->send(h, payload_atom::value, c.peer->node_id, std::move(*p));
+      } else {
+        count("troupe_cluster_payloads_dropped_total");
+        log_->debug("event=payload.drop peer={} kind={} reason=no_handler",
+                    c.peer->name, p->kind);
+      }
+      return;
+    }
     self_->send(owner_, peer_frame_atom::value, c.peer->node_id, std::move(f));
   }
 

@@ -16,6 +16,7 @@
 // Frames travel between local actors only; on the wire they are Cap'n Proto.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::hello)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::payload)
 
 namespace troupe::cluster {
 
@@ -36,7 +37,9 @@ namespace troupe::cluster {
 /// To its owner (the membership actor) it sends `(peer_up_atom, hello)`
 /// when a peer is authenticated, `(peer_down_atom, node_id, bool goodbye)`
 /// when its connection closes, and `(peer_frame_atom, node_id, frame)` for
-/// every other frame. It accepts `(send_frame_atom, node_id, frame)`,
+/// every other frame but payloads, which go to the handler registered in
+/// `ctx` for their kind as `(payload_atom, node_id, payload)`. It accepts
+/// `(send_frame_atom, node_id, frame)`,
 /// `(connect_atom, endpoint text)`, `(block_atom, vector<node id>)` (drop and
 /// refuse those peers: a simulated partition), `(goodbye_atom)` (tell every
 /// peer this node is going away on purpose) and `(owner_atom, actor)`.

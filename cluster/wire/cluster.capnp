@@ -120,7 +120,14 @@ struct Frame {
     heartbeatAck @7 :Heartbeat;
     # "I am leaving on purpose": the receiver need not suspect a crash.
     goodbye @8 :Void;
+    # Bytes for a handler registered on the receiving node under `kind`.
+    payload @9 :Payload;
   }
+}
+
+struct Payload {
+  kind @0 :Text;
+  data @1 :Data;
 }
 
 # What a node keeps in its data directory to come back as itself.

@@ -124,6 +124,11 @@ struct body_writer {
   void operator()(const goodbye&) {
     body.setGoodbye();
   }
+  void operator()(const payload& x) {
+    auto p = body.initPayload();
+    p.setKind(x.kind);
+    p.setData(as_bytes(x.data));
+  }
   void operator()(const unknown_frame&) {
     throw std::logic_error("an unknown frame cannot be encoded");
   }
@@ -270,6 +275,13 @@ struct reader {
         return heartbeat_ack{.sequence = b.getHeartbeatAck().getSequence()};
       case Frame::Body::GOODBYE:
         return goodbye{};
+      case Frame::Body::PAYLOAD: {
+        auto p = b.getPayload();
+        auto data = p.getData();
+        return payload{.kind = text(p.getKind(), "payload kind"),
+                       .data = {reinterpret_cast<const char*>(data.begin()),
+                                data.size()}};
+      }
     }
     return unknown_frame{.which = static_cast<std::uint16_t>(b.which())};
   }
@@ -321,8 +333,8 @@ bool is_node_id(const std::string& id) {
 
 std::string kind_of(const frame& f) {
   static constexpr const char* names[]
-    = {"hello",     "auth",          "digest",  "state",  "state_request",
-       "heartbeat", "heartbeat_ack", "goodbye", "unknown"};
+    = {"hello",     "auth",          "digest",  "state",   "state_request",
+       "heartbeat", "heartbeat_ack", "goodbye", "payload", "unknown"};
   return names[f.index()];
 }
 

@@ -79,6 +79,14 @@ struct goodbye {
   friend bool operator==(const goodbye&, const goodbye&) = default;
 };
 
+/// Application bytes for the handler registered under `kind` on the
+/// receiving node.
+struct payload {
+  std::string kind;
+  std::string data;
+  friend bool operator==(const payload&, const payload&) = default;
+};
+
 /// A frame of a newer protocol minor version that this node does not know:
 /// skipped by the receiver.
 struct unknown_frame {
@@ -87,7 +95,7 @@ struct unknown_frame {
 };
 
 using frame = std::variant<hello, auth, digest, state, state_request, heartbeat,
-                           heartbeat_ack, goodbye, unknown_frame>;
+                           heartbeat_ack, goodbye, payload, unknown_frame>;
 
 /// A short name of the frame's kind, for logs.
 std::string kind_of(const frame& f);

@@ -60,6 +60,7 @@ std::vector<tw::frame> samples() {
     tw::heartbeat{.sequence = 42},
     tw::heartbeat_ack{.sequence = 42},
     tw::goodbye{},
+    tw::payload{.kind = "bench", .data = std::string("\0\1\2", 3)},
   };
 }
 

@@ -29,6 +29,7 @@ struct Frame {
     heartbeat @6 :W.Heartbeat;
     heartbeatAck @7 :W.Heartbeat;
     goodbye @8 :Void;
-    ping @9 :Text;
+    payload @9 :W.Payload;
+    ping @10 :Text;
   }
 }

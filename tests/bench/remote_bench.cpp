@@ -1,0 +1,226 @@
+// Remote messaging between two node processes: one-way throughput and round
+// trips over the cluster transport, beside raw CAF BASP in the same run.
+// The program runs itself a second time with --serve as the far side.
+#include "apps/node.hpp"
+#include "cluster/atoms.hpp"
+#include "cluster/transport.hpp"
+#include "tests/bench/bench.hpp"
+#include "tests/testkit/node_process.hpp"
+#include "tests/testkit/wait.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+namespace tc = troupe::cluster;
+namespace tk = troupe::testkit;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+using count_atom = caf::atom_constant<caf::atom("count")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+
+constexpr std::uint64_t one_way = 200'000;
+constexpr std::uint64_t round_trips = 2'000;
+const std::string body(64, 'x');
+
+troupe::runtime::node_config config(const std::filesystem::path& dir,
+                                    const std::string& name) {
+  troupe::runtime::node_config cfg;
+  cfg.name = name;
+  cfg.listen = {.host = "127.0.0.1", .port = 0};
+  cfg.data_dir = dir / name;
+  cfg.level = troupe::runtime::log_level::warn;
+  return cfg;
+}
+
+// The far side: a cluster node whose handlers count and answer, and a BASP
+// actor that does the same. Prints its ports, runs until SIGTERM.
+int serve(const std::filesystem::path& dir) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto n = troupe::node::start(config(dir, "server"), {.console_log = false});
+  if (!n) {
+    return 1;
+  }
+  auto& sys = (*n)->system();
+  auto ctx = (*n)->cluster().context();
+  auto handler = sys.spawn([ctx](caf::event_based_actor*) {
+    auto count = std::make_shared<std::uint64_t>(0);
+    return caf::behavior{
+      [ctx, count](tc::payload_atom, const std::string& from,
+                   const tc::wire::payload& p) {
+        auto reply = [&](std::string kind, std::string data) {
+          caf::anon_send(ctx->transport(), tc::send_frame_atom::value, from,
+                         tc::wire::frame{tc::wire::payload{
+                           .kind = std::move(kind), .data = std::move(data)}});
+        };
+        if (p.kind == "bench.ping") {
+          reply("bench.pong", p.data);
+        } else if (p.data == "last") {
+          reply("bench.done", std::to_string(*count));
+          *count = 0;
+        } else {
+          ++*count;
+        }
+      },
+    };
+  });
+  ctx->set_handler("bench.oneway", handler);
+  ctx->set_handler("bench.ping", handler);
+  auto sink = sys.spawn([](caf::event_based_actor*) {
+    auto count = std::make_shared<std::uint64_t>(0);
+    return caf::behavior{
+      [count](const std::string&) { ++*count; },
+      [](ping_atom, const std::string& data) { return data; },
+      [count](count_atom) { return *count; },
+    };
+  });
+  auto basp_port = sys.middleman().publish(sink, 0, "127.0.0.1");
+  if (!basp_port) {
+    return 1;
+  }
+  std::printf("ports %u %u\n", (*n)->listen_port(), *basp_port);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  caf::anon_send_exit(handler, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+  (*n)->stop("bench over");
+  return 0;
+}
+
+void fail(const char* what) {
+  std::fprintf(stderr, "remote_bench: %s\n", what);
+  std::exit(1);
+}
+
+void bench_transport(troupe::node& local, const std::string& server_id) {
+  auto& sys = local.system();
+  auto client = local.cluster();
+  caf::scoped_actor self{sys};
+  client.handle_payloads("bench.done", self);
+  client.handle_payloads("bench.pong", self);
+  auto start = clock_type::now();
+  for (std::uint64_t i = 0; i < one_way; ++i) {
+    client.send_payload(server_id, "bench.oneway", body);
+  }
+  client.send_payload(server_id, "bench.oneway", "last");
+  std::string counted;
+  self->receive([&](tc::payload_atom, const std::string&,
+                    const tc::wire::payload& p) { counted = p.data; },
+                caf::after(120s) >> [] { fail("no count from the server"); });
+  std::chrono::duration<double> took = clock_type::now() - start;
+  if (counted != std::to_string(one_way)) {
+    fail("the server counted a different number of messages");
+  }
+  troupe::bench::report("remote.transport_oneway",
+                        static_cast<double>(one_way) / took.count(), "msg/s");
+  start = clock_type::now();
+  for (std::uint64_t i = 0; i < round_trips; ++i) {
+    client.send_payload(server_id, "bench.ping", body);
+    self->receive([](tc::payload_atom, const std::string&,
+                     const tc::wire::payload&) {},
+                  caf::after(10s) >> [] { fail("no pong"); });
+  }
+  took = clock_type::now() - start;
+  troupe::bench::report("remote.transport_roundtrip",
+                        static_cast<double>(round_trips) / took.count(),
+                        "rt/s");
+}
+
+void bench_basp(troupe::node& local, std::uint16_t port) {
+  auto& sys = local.system();
+  auto sink = sys.middleman().remote_actor("127.0.0.1", port);
+  if (!sink) {
+    fail("cannot reach the BASP actor");
+  }
+  caf::scoped_actor self{sys};
+  auto start = clock_type::now();
+  for (std::uint64_t i = 0; i < one_way; ++i) {
+    self->send(*sink, body);
+  }
+  std::uint64_t counted = 0;
+  self->request(*sink, 120s, count_atom::value)
+    .receive([&](std::uint64_t n) { counted = n; },
+             [](caf::error&) { fail("no count from the BASP actor"); });
+  std::chrono::duration<double> took = clock_type::now() - start;
+  if (counted != one_way) {
+    fail("the BASP actor counted a different number of messages");
+  }
+  troupe::bench::report("remote.basp_oneway",
+                        static_cast<double>(one_way) / took.count(), "msg/s");
+  start = clock_type::now();
+  for (std::uint64_t i = 0; i < round_trips; ++i) {
+    self->request(*sink, 10s, ping_atom::value, body)
+      .receive([](const std::string&) {},
+               [](caf::error&) { fail("no BASP pong"); });
+  }
+  took = clock_type::now() - start;
+  troupe::bench::report("remote.basp_roundtrip",
+                        static_cast<double>(round_trips) / took.count(),
+                        "rt/s");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--serve") == 0) {
+    return serve(argv[2]);
+  }
+  tk::temp_dir dir;
+  tk::node_process server{
+    {.binary = std::filesystem::canonical("/proc/self/exe"),
+     .args = {"--serve", dir.path().string()},
+     .work_dir = dir.path()}};
+  unsigned cluster_port = 0;
+  unsigned basp_port = 0;
+  if (!tk::wait_until(
+        [&] {
+          return std::sscanf(server.stdout_text().c_str(), "ports %u %u",
+                             &cluster_port, &basp_port)
+                 == 2;
+        },
+        60s)) {
+    fail("the server did not start");
+  }
+  auto cfg = config(dir.path(), "client");
+  cfg.join
+    = {{.host = "127.0.0.1", .port = static_cast<std::uint16_t>(cluster_port)}};
+  auto local = troupe::node::start(cfg, {.console_log = false});
+  if (!local) {
+    fail("cannot start the local node");
+  }
+  std::string server_id;
+  tk::wait_until(
+    [&] {
+      auto m = (*local)->cluster().members();
+      if (!m) {
+        return false;
+      }
+      for (const auto& v : *m) {
+        if (!v.self && v.info.status == tc::member_status::up) {
+          server_id = v.info.node_id;
+        }
+      }
+      return !server_id.empty();
+    },
+    60s);
+  if (server_id.empty()) {
+    fail("the two nodes did not form a cluster");
+  }
+  bench_transport(**local, server_id);
+  bench_basp(**local, static_cast<std::uint16_t>(basp_port));
+  (*local)->stop("bench over");
+  server.signal(SIGTERM);
+  server.wait_exit(30s);
+}
