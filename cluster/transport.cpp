@@ -388,6 +388,8 @@ caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
     return std::move(port.error());
   }
   ctx->set_listen_port(*port);
+  ctx->log("transport")
+    ->info("event=transport.listen address={}:{}", listen.host, *port);
   auto acceptor = *fd;
   auto hdl = sys.middleman().spawn_broker(
     [ctx, owner, acceptor](caf::io::broker* self) {

@@ -202,9 +202,15 @@ TEST_CASE("bad files are refused with the file, key or position named") {
     input.file = write_toml(dir, "[node]\nlisten = [\"a:1\"]\n");
     CHECK(contains(load_error(input), "node.listen"));
   }
-  SUBCASE("a float") {
+  SUBCASE("a float where a whole number is expected") {
     input.file = write_toml(dir, "[log]\nmax_files = 2.5\n");
-    CHECK(contains(load_error(input), "a float"));
+    auto text = load_error(input);
+    CHECK(contains(text, "log.max_files"));
+    CHECK(contains(text, "2.5"));
+  }
+  SUBCASE("a date where a duration is expected") {
+    input.file = write_toml(dir, "[cluster]\ndown_after = 1979-05-27\n");
+    CHECK(contains(load_error(input), "a date"));
   }
   SUBCASE("a valid file value that fails validation") {
     input.file = write_toml(dir, "[log]\nmax_files = 0\n");
