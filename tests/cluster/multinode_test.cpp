@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include <caf/after.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <arpa/inet.h>
@@ -280,6 +282,65 @@ TEST_CASE("a crashed gossip actor comes back and the membership is kept") {
   // Gossip still flows: a leave is seen everywhere.
   REQUIRE_FALSE(c.at(1).cluster().leave());
   CHECK(c.wait_for([&] { return c.sees(0, 1, "removed"); }, deadline));
+}
+
+TEST_CASE("services and draining are gossiped; subscribers get member "
+          "events; a node joins at run time") {
+  tk::cluster_harness c{{.nodes = 1}};
+  REQUIRE_FALSE(c.start(0));
+  caf::scoped_actor events{c.at(0).system()};
+  REQUIRE_FALSE(c.at(0).cluster().subscribe(events));
+  // A node of a harness of its own (no seeds, the same secret) joins at run
+  // time.
+  auto settings = tk::fast_cluster_settings();
+  settings.secret_file = c.dir() / "cluster.secret";
+  tk::cluster_harness alone{{.nodes = 1, .cluster = settings}};
+  REQUIRE_FALSE(alone.start(0));
+  auto seed = fmt::format("127.0.0.1:{}", c.at(0).listen_port());
+  REQUIRE_FALSE(alone.at(0).cluster().join(seed));
+  CHECK(alone.at(0).cluster().join("nonsense")
+        == troupe::cluster::errc::invalid_settings);
+  auto joiner = alone.node_id(0);
+  std::vector<std::string> seen;
+  auto saw = [&](tc::member_event_kind kind) {
+    return std::find(seen.begin(), seen.end(),
+                     tc::to_string(kind) + ":" + joiner)
+           != seen.end();
+  };
+  CHECK(c.wait_for(
+    [&] {
+      events->receive(
+        [&](const tc::member_event& ev) {
+          seen.push_back(tc::to_string(ev.kind) + ":" + ev.node_id);
+        },
+        caf::after(10ms) >> [] {});
+      return saw(tc::member_event_kind::joined)
+             && saw(tc::member_event_kind::up);
+    },
+    deadline));
+  REQUIRE_FALSE(alone.at(0).cluster().service("kv", true));
+  REQUIRE_FALSE(alone.at(0).cluster().drain(true));
+  auto announced = [&] {
+    auto members = c.at(0).cluster().members();
+    if (!members) {
+      return false;
+    }
+    for (const auto& m : *members) {
+      if (m.info.node_id == joiner) {
+        const auto& a = m.info.announcement;
+        return a.draining && a.services.count("kv") != 0 && a.services.at("kv");
+      }
+    }
+    return false;
+  };
+  CHECK_MESSAGE(c.wait_for(announced, deadline),
+                log_of(c, 0) << "--- joiner:\n"
+                             << log_of(alone, 0));
+  REQUIRE_FALSE(alone.at(0).cluster().drain(false));
+  CHECK(c.wait_for([&] { return !announced(); }, deadline));
+  // An operator downs a member by name; bad names are errors.
+  CHECK(c.at(0).cluster().down("nobody@nowhere")
+        == troupe::cluster::errc::no_such_member);
 }
 
 TEST_SUITE_END();

@@ -60,9 +60,9 @@ caf::error cluster_harness::start(std::size_t i) {
   if (opts_.applications) {
     apps = opts_.applications(i);
   }
-  auto n = node::start(cfg, {.console_log = false,
-                             .seed = 1000 + i,
-                             .applications = std::move(apps)});
+  // No fixed seed: node ids must differ across harnesses too.
+  auto n = node::start(cfg,
+                       {.console_log = false, .applications = std::move(apps)});
   if (!n) {
     return std::move(n.error());
   }
