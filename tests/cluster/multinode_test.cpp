@@ -333,9 +333,9 @@ TEST_CASE("services and draining are gossiped; subscribers get member "
     }
     return false;
   };
-  CHECK_MESSAGE(c.wait_for(announced, deadline),
-                log_of(c, 0) << "--- joiner:\n"
-                             << log_of(alone, 0));
+  CHECK_MESSAGE(c.wait_for(announced, deadline), log_of(c, 0)
+                                                   << "--- joiner:\n"
+                                                   << log_of(alone, 0));
   REQUIRE_FALSE(alone.at(0).cluster().drain(false));
   CHECK(c.wait_for([&] { return !announced(); }, deadline));
   // An operator downs a member by name; bad names are errors.
