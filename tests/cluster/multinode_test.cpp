@@ -70,11 +70,14 @@ struct raw_peer {
 
 std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& body,
                                  std::uint32_t claimed) {
-  std::vector<std::uint8_t> out{static_cast<std::uint8_t>(claimed >> 24),
-                                static_cast<std::uint8_t>(claimed >> 16),
-                                static_cast<std::uint8_t>(claimed >> 8),
-                                static_cast<std::uint8_t>(claimed)};
-  out.insert(out.end(), body.begin(), body.end());
+  std::vector<std::uint8_t> out(4 + body.size());
+  for (int i = 0; i < 4; ++i) {
+    out[static_cast<std::size_t>(i)]
+      = static_cast<std::uint8_t>(claimed >> (24 - 8 * i));
+  }
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    out[4 + i] = body[i];
+  }
   return out;
 }
 
