@@ -73,9 +73,11 @@ double detection_ms(tk::cluster_harness& c, caf::scoped_actor& events,
     std::fprintf(stderr, "the peer process did not join\n");
     std::exit(1);
   }
-  events->receive_while(
-    [] { return true; })([](const tc::member_event&) {},
-                         caf::after(std::chrono::milliseconds{0}) >> [] {});
+  for (bool more = true; more;) {
+    events->receive([](const tc::member_event&) {},
+                    caf::after(std::chrono::milliseconds{0}) >>
+                      [&more] { more = false; });
+  }
   auto start = clock_type::now();
   peer.signal(sig);
   double ms = -1;

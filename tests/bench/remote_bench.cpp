@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
   tk::node_process server{
     {.binary = std::filesystem::canonical("/proc/self/exe"),
      .args = {"--serve", dir.path().string()},
+     .env = {},
      .work_dir = dir.path()}};
   unsigned cluster_port = 0;
   unsigned basp_port = 0;
