@@ -192,6 +192,12 @@ caf::error cluster_client::service(const std::string& name, bool up) {
   return ask_done(*sys_, ctx_->membership(), service_atom::value, name, up);
 }
 
+caf::error cluster_client::service(const std::string& name,
+                                   health_check check) {
+  return ask_done(*sys_, ctx_->membership(), service_atom::value, name,
+                  std::move(check));
+}
+
 caf::error cluster_client::subscribe(const caf::actor& who) {
   return ask_done(*sys_, ctx_->membership(), subscribe_atom::value, who);
 }

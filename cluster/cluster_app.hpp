@@ -56,6 +56,8 @@ public:
   caf::error drain(bool on);
   /// Announces a service of this node as up or down.
   caf::error service(const std::string& name, bool up);
+  /// Announces a service whose state `check` decides (see `health_check`).
+  caf::error service(const std::string& name, health_check check);
   /// Sends `member_event`s to `who` until it exits.
   caf::error subscribe(const caf::actor& who);
   /// Makes `who` the receiver of payloads of `kind` sent to this node; it

@@ -304,7 +304,30 @@ private:
 
   // -- failure detection ------------------------------------------------------
 
+  // Runs the health checks; a service whose health changed is announced.
+  void run_checks() {
+    bool changed = false;
+    for (const auto& [name, check] : checks_) {
+      bool healthy = false;
+      try {
+        healthy = check();
+      } catch (...) {
+        healthy = false; // a failing check is an unhealthy service
+      }
+      if (auto& up = services_[name]; up != healthy) {
+        up = healthy;
+        changed = true;
+        log_->info("event=service.{} name={}", healthy ? "up" : "down", name);
+      }
+    }
+    if (changed) {
+      announce();
+      local_change();
+    }
+  }
+
   void heartbeat_tick() {
+    run_checks();
     auto now = clock_type::now();
     for (const auto& [id, p] : peers_) {
       if (p.connected) {
@@ -505,6 +528,7 @@ private:
   std::map<std::string, clock_type::time_point> unreachable_since_;
   std::vector<caf::actor> subscribers_;
   std::map<std::string, bool> services_;
+  std::map<std::string, health_check> checks_;
   bool draining_ = false;
   bool leaving_ = false;
   bool dirty_ = false;
@@ -586,9 +610,14 @@ caf::behavior membership_state::make_behavior() {
       self->local_change();
     },
     [self](service_atom, const std::string& name, bool up) {
+      self->checks_.erase(name);
       self->services_[name] = up;
       self->announce();
       self->local_change();
+    },
+    [self](service_atom, const std::string& name, health_check& check) {
+      self->checks_[name] = std::move(check);
+      self->run_checks();
     },
     [self](subscribe_atom, const caf::actor& who) {
       self->self_->monitor(who);

@@ -6,6 +6,7 @@
 #include "cluster/context.hpp"
 #include "cluster/membership.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,8 +57,14 @@ struct cluster_snapshot {
   std::uint64_t rounds = 0;
 };
 
+/// A service's health check: true while the service is healthy. Run by the
+/// membership actor every heartbeat interval, so it must be quick and must
+/// not block; an exception counts as unhealthy.
+using health_check = std::function<bool()>;
+
 } // namespace troupe::cluster
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::health_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::member_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<troupe::cluster::member_view>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::member_event)

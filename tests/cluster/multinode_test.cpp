@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <fstream>
 #include <netinet/in.h>
 #include <random>
@@ -341,6 +342,25 @@ TEST_CASE("services and draining are gossiped; subscribers get member "
                                                    << log_of(alone, 0));
   REQUIRE_FALSE(alone.at(0).cluster().drain(false));
   CHECK(c.wait_for([&] { return !announced(); }, deadline));
+  // A health check decides a service's state.
+  std::atomic<bool> healthy{true};
+  REQUIRE_FALSE(
+    alone.at(0).cluster().service("db", [&healthy] { return healthy.load(); }));
+  auto db_up = [&]() -> std::optional<bool> {
+    auto members = c.at(0).cluster().members();
+    if (members) {
+      for (const auto& m : *members) {
+        const auto& services = m.info.announcement.services;
+        if (m.info.node_id == joiner && services.count("db") != 0) {
+          return services.at("db");
+        }
+      }
+    }
+    return std::nullopt;
+  };
+  CHECK(c.wait_for([&] { return db_up() == true; }, deadline));
+  healthy = false;
+  CHECK(c.wait_for([&] { return db_up() == false; }, deadline));
   // An operator downs a member by name; bad names are errors.
   CHECK(c.at(0).cluster().down("nobody@nowhere")
         == troupe::cluster::errc::no_such_member);
