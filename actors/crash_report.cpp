@@ -50,6 +50,16 @@ void log_unexpected(caf::local_actor* self, std::string_view behaviour,
   }
 }
 
+caf::scheduled_actor::default_handler
+unexpected_message_handler(std::string behaviour) {
+  return [behaviour = std::move(behaviour)](
+           caf::scheduled_actor* self,
+           caf::message_view& xs) -> caf::result<caf::message> {
+    log_unexpected(self, behaviour, "", xs.copy_content_to_message());
+    return caf::sec::unexpected_message;
+  };
+}
+
 std::string current_message_text(caf::local_actor* self) {
   auto* elem = self->current_mailbox_element();
   return elem == nullptr ? std::string{} : caf::to_string(elem->content());

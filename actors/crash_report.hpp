@@ -6,6 +6,7 @@
 
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <caf/scheduled_actor.hpp>
 
 namespace troupe::actors {
 
@@ -26,6 +27,11 @@ void report_crash(caf::local_actor* self, const crash_facts& facts,
 /// Logs (warn, `event=msg.unexpected`) a message a behaviour had no use for.
 void log_unexpected(caf::local_actor* self, std::string_view behaviour,
                     std::string_view name, const caf::message& msg);
+
+/// A default handler for an actor of `behaviour`: logs whatever it had no
+/// use for (`log_unexpected`) and answers `sec::unexpected_message`.
+caf::scheduled_actor::default_handler
+unexpected_message_handler(std::string behaviour);
 
 /// Renders the message `self` is handling now, or empty.
 std::string current_message_text(caf::local_actor* self);

@@ -29,13 +29,7 @@ caf::expected<caf::actor> spawn_gossip(caf::actor_system& sys,
         self->quit(dm.reason);
       }
     });
-    self->set_default_handler(
-      [self](caf::scheduled_actor*,
-             caf::message_view& xs) -> caf::result<caf::message> {
-        actors::log_unexpected(self, "gossip", "",
-                               xs.copy_content_to_message());
-        return caf::sec::unexpected_message;
-      });
+    self->set_default_handler(actors::unexpected_message_handler("gossip"));
     self->send(self, gossip_tick_atom::value);
     return caf::behavior{
       [self, ctx, rng, rounds](gossip_tick_atom) {

@@ -551,13 +551,7 @@ caf::behavior membership_state::make_behavior() {
                               }),
                subs.end());
   });
-  self_->set_default_handler(
-    [self](caf::scheduled_actor*,
-           caf::message_view& xs) -> caf::result<caf::message> {
-      actors::log_unexpected(self->self_, "membership", "",
-                             xs.copy_content_to_message());
-      return caf::sec::unexpected_message;
-    });
+  self_->set_default_handler(actors::unexpected_message_handler("membership"));
   boot();
   return {
     [self](peer_up_atom, const wire::hello& h) { self->on_peer_up(h); },

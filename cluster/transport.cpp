@@ -281,13 +281,7 @@ private:
 
 caf::behavior transport_state::make_behavior() {
   auto self = shared_from_this();
-  self_->set_default_handler(
-    [self](caf::scheduled_actor*,
-           caf::message_view& xs) -> caf::result<caf::message> {
-      actors::log_unexpected(self->self_, "transport", "",
-                             xs.copy_content_to_message());
-      return caf::sec::unexpected_message;
-    });
+  self_->set_default_handler(actors::unexpected_message_handler("transport"));
   return {
     [self](const caf::io::new_connection_msg& msg) {
       self->adopt(msg.handle, false, "");

@@ -256,12 +256,7 @@ caf::behavior controller_state::make_behavior() {
   auto self = shared_from_this();
   self_->set_down_handler([self](caf::down_msg& dm) { self->on_down(dm); });
   self_->set_default_handler(
-    [self](caf::scheduled_actor*,
-           caf::message_view& xs) -> caf::result<caf::message> {
-      actors::log_unexpected(self->self_, "application_controller", "",
-                             xs.copy_content_to_message());
-      return caf::sec::unexpected_message;
-    });
+    actors::unexpected_message_handler("application_controller"));
   return {
     [self](load_app_atom, application_spec& spec) -> caf::result<void> {
       if (auto err = validate(spec)) {
