@@ -55,6 +55,24 @@ private:
     tasks_.enqueue(std::move(task));
   }
 
+  // Runs `f(child, promise, done)` as a task if `id` names a child;
+  // otherwise answers `no_such_child`.
+  template <class F>
+  caf::response_promise with_child(const std::string& id, F f) {
+    auto rp = self_->make_response_promise();
+    auto self = shared_from_this();
+    enqueue([self, rp, id, f](done_fn k) mutable {
+      auto c = self->find(id);
+      if (!c) {
+        rp.deliver(caf::make_error(errc::no_such_child, id));
+        k();
+        return;
+      }
+      f(c, rp, std::move(k));
+    });
+    return rp;
+  }
+
   // -- starting and stopping one child
   // ------------------------------------------
 
@@ -530,14 +548,7 @@ caf::behavior supervisor_state::make_behavior() {
       return rp;
     },
     [self](terminate_child_atom, const std::string& id) {
-      auto rp = self->self_->make_response_promise();
-      self->enqueue([self, rp, id](done_fn k) mutable {
-        auto c = self->find(id);
-        if (!c) {
-          rp.deliver(caf::make_error(errc::no_such_child, id));
-          k();
-          return;
-        }
+      return self->with_child(id, [self](child_ptr c, auto rp, done_fn k) {
         self->terminate_one(c, [self, rp, c, k]() mutable {
           if (c->spec.restart == restart_type::temporary
               || self->flags_.strategy == strategy::simple_one_for_one) {
@@ -547,19 +558,11 @@ caf::behavior supervisor_state::make_behavior() {
           k();
         });
       });
-      return rp;
     },
     [self](restart_child_atom, const std::string& id) {
-      auto rp = self->self_->make_response_promise();
-      self->enqueue([self, rp, id](done_fn k) mutable {
-        auto c = self->find(id);
-        if (!c) {
-          rp.deliver(caf::make_error(errc::no_such_child, id));
-          k();
-          return;
-        }
+      return self->with_child(id, [self](child_ptr c, auto rp, done_fn k) {
         if (c->handle) {
-          rp.deliver(caf::make_error(errc::child_running, id));
+          rp.deliver(caf::make_error(errc::child_running, c->spec.id));
           k();
           return;
         }
@@ -572,23 +575,17 @@ caf::behavior supervisor_state::make_behavior() {
           k();
         });
       });
-      return rp;
     },
     [self](delete_child_atom, const std::string& id) {
-      auto rp = self->self_->make_response_promise();
-      self->enqueue([self, rp, id](done_fn k) mutable {
-        auto c = self->find(id);
-        if (!c) {
-          rp.deliver(caf::make_error(errc::no_such_child, id));
-        } else if (c->handle) {
-          rp.deliver(caf::make_error(errc::child_running, id));
+      return self->with_child(id, [self](child_ptr c, auto rp, done_fn k) {
+        if (c->handle) {
+          rp.deliver(caf::make_error(errc::child_running, c->spec.id));
         } else {
           self->erase(c);
           rp.deliver(caf::message{});
         }
         k();
       });
-      return rp;
     },
     [self](which_children_atom) {
       std::vector<child_info> out;
