@@ -93,6 +93,7 @@ caf::expected<std::unique_ptr<node>> node::start(runtime::node_config cfg,
   std::unique_ptr<node> self{new node(std::move(cfg), std::move(*lock),
                                       std::move(*logs), std::move(*identity))};
   self->seed_ = seed;
+  self->kinds_ = std::move(opts.kinds);
   if (auto err = self->start_system()) {
     log->error("event=node.abort reason=\"{}\"", runtime::describe(err));
     self->stop("start failed");
@@ -124,6 +125,10 @@ caf::error node::start_system() {
     return std::move(ctx.error());
   }
   cluster_ctx_ = *ctx;
+  for (auto& k : kinds_) {
+    cluster_ctx_->kinds->add(std::move(k));
+  }
+  kinds_.clear();
   impl_ = std::make_unique<impl>(cfg_, logs_, std::move(*crashes));
   auto root = supervision::start_supervisor(
     *impl_->system, {.strategy = supervision::strategy::one_for_one}, {});
@@ -239,6 +244,10 @@ void node::stop(std::string_view reason) {
 }
 
 cluster::cluster_client node::cluster() {
+  return {*impl_->system, cluster_ctx_};
+}
+
+cluster::router_client node::router() {
   return {*impl_->system, cluster_ctx_};
 }
 

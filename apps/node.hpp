@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cluster/cluster_app.hpp"
+#include "cluster/router.hpp"
 #include "runtime/config.hpp"
 #include "runtime/identity.hpp"
 #include "runtime/logging.hpp"
@@ -44,6 +45,9 @@ public:
     /// Applications loaded at start and started in order (each after its
     /// dependencies); if one fails to start, the node does not start.
     std::vector<supervision::application_spec> applications{};
+    /// Kinds of virtual actors this node can start (register the same
+    /// kinds on every node).
+    std::vector<cluster::actor_kind> kinds{};
   };
 
   /// Why a node's owner was asked to stop it.
@@ -110,6 +114,9 @@ public:
   /// The cluster: members, join, leave, down, drain, services, events.
   cluster::cluster_client cluster();
 
+  /// Sending to virtual actors by name, from anywhere in the cluster.
+  cluster::router_client router();
+
   /// Stops the node as a crash would look to its peers: connections close
   /// without a goodbye and no leave. For tests that simulate crashes.
   void crash();
@@ -137,6 +144,7 @@ private:
   caf::actor root_;
   caf::actor app_controller_;
   cluster::context_ptr cluster_ctx_;
+  std::vector<cluster::actor_kind> kinds_;
   std::uint64_t seed_ = 0;
   std::mutex stop_mtx_;
   std::condition_variable stop_cv_;

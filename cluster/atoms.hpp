@@ -33,4 +33,17 @@ using drain_atom = caf::atom_constant<caf::atom("tr_drain")>;
 using service_atom = caf::atom_constant<caf::atom("tr_service")>;
 using subscribe_atom = caf::atom_constant<caf::atom("tr_subscr")>;
 
+// membership <-> router
+using view_atom = caf::atom_constant<caf::atom("tr_view")>;
+using handed_off_atom = caf::atom_constant<caf::atom("tr_handed")>;
+
+// the router
+using route_atom = caf::atom_constant<caf::atom("tr_route")>;
+using route_send_atom = caf::atom_constant<caf::atom("tr_rsend")>;
+using route_req_atom = caf::atom_constant<caf::atom("tr_rreq")>;
+using activate_atom = caf::atom_constant<caf::atom("tr_activ")>;
+using router_tick_atom = caf::atom_constant<caf::atom("tr_rtick")>;
+using transfers_atom = caf::atom_constant<caf::atom("tr_xfers")>;
+using stats_atom = caf::atom_constant<caf::atom("tr_rstats")>;
+
 } // namespace troupe::cluster

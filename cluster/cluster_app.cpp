@@ -5,6 +5,8 @@
 #include "cluster/atoms.hpp"
 #include "cluster/errors.hpp"
 #include "cluster/gossip.hpp"
+#include "cluster/name_table.hpp"
+#include "cluster/router.hpp"
 #include "cluster/transport.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/errors.hpp"
@@ -127,6 +129,8 @@ make_context(const runtime::node_config& cfg, const runtime::node_identity& id,
   ctx->logs = std::move(logs);
   ctx->metrics = metrics;
   ctx->seed = seed;
+  ctx->names = std::make_shared<name_table>();
+  ctx->kinds = std::make_shared<kind_registry>();
   return ctx;
 }
 
@@ -154,13 +158,57 @@ supervision::application_spec make_cluster_application(const context_ptr& ctx) {
                                    const caf::message&) {
                       return spawn_gossip(sys, ctx, parent);
                     }};
+  // Virtual actors: started on their first message from the kind's
+  // factory, never restarted (the next message starts a new one).
+  child_spec activation{
+    .id = "activation",
+    .start = [ctx](caf::actor_system& sys, const caf::actor&,
+                   const caf::message& args) -> caf::expected<caf::actor> {
+      if (!args.match_elements<std::string, std::string>()) {
+        return caf::make_error(errc::invalid_name, "bad activation arguments");
+      }
+      const auto& name = args.get_as<std::string>(0);
+      auto kind = ctx->kinds->find(kind_of_name(name));
+      if (!kind) {
+        return caf::make_error(errc::invalid_name,
+                               "no kind registered for " + name);
+      }
+      auto hdl = kind->start(sys, name, args.get_as<std::string>(1));
+      if (!hdl) {
+        return caf::make_error(errc::invalid_name,
+                               "the factory of " + name + " failed");
+      }
+      return hdl;
+    },
+    .restart = supervision::restart_type::temporary};
+  auto activations = supervision::supervisor_child(
+    "activations",
+    {.strategy = supervision::strategy::simple_one_for_one,
+     .intensity = 1000,
+     .period = std::chrono::seconds{1}},
+    {activation});
+  auto start_activations = activations.start;
+  activations.start = [ctx, start_activations](caf::actor_system& sys,
+                                               const caf::actor& parent,
+                                               const caf::message& args) {
+    auto hdl = start_activations(sys, parent, args);
+    if (hdl) {
+      ctx->set_activations(*hdl);
+    }
+    return hdl;
+  };
+  child_spec router{.id = "router",
+                    .start = [ctx](caf::actor_system& sys, const caf::actor&,
+                                   const caf::message&) {
+                      return spawn_router(sys, ctx, ctx->activations());
+                    }};
   return {.name = "cluster",
-          .description = "membership, gossip and failure detection",
+          .description = "membership, gossip, failure detection, routing",
           .restart = supervision::app_restart_type::permanent,
           .flags = {.strategy = supervision::strategy::rest_for_one,
                     .intensity = 10,
                     .period = std::chrono::seconds{10}},
-          .children = {transport, membership, gossip}};
+          .children = {transport, membership, gossip, activations, router}};
 }
 
 caf::expected<std::vector<member_view>> cluster_client::members() {

@@ -21,6 +21,10 @@
 
 namespace troupe::cluster {
 
+class name_table;
+class kind_registry;
+struct routing_view;
+
 /// Created once per node by the cluster application and passed to each of
 /// its actors. The actors publish their handles here when they (re)start,
 /// so that siblings find each other after a restart.
@@ -40,6 +44,10 @@ struct context {
   /// Set before a simulated crash: the node stops without telling its
   /// peers (no goodbye).
   std::atomic<bool> abrupt_stop{false};
+  /// The virtual actors running here (shared with threads that send by
+  /// name) and the kinds this node can start.
+  std::shared_ptr<name_table> names;
+  std::shared_ptr<kind_registry> kinds;
 
   /// The running transport, or an invalid handle.
   caf::actor transport() const {
@@ -50,6 +58,31 @@ struct context {
   caf::actor membership() const {
     std::lock_guard<std::mutex> guard{mtx_};
     return caf::actor_cast<caf::actor>(membership_);
+  }
+  /// The supervisor of virtual actors, or an invalid handle.
+  caf::actor activations() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return caf::actor_cast<caf::actor>(activations_);
+  }
+  void set_activations(const caf::actor& x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    activations_ = x.address();
+  }
+  /// The running router, or an invalid handle.
+  caf::actor router() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return caf::actor_cast<caf::actor>(router_);
+  }
+  void set_router(const caf::actor& x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    router_ = x.address();
+  }
+  /// The routing view the router published last (null before the first).
+  std::shared_ptr<const routing_view> routing() const {
+    return std::atomic_load(&routing_);
+  }
+  void set_routing(std::shared_ptr<const routing_view> v) {
+    std::atomic_store(&routing_, std::move(v));
   }
   void set_transport(const caf::actor& x) {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -94,6 +127,9 @@ private:
   // them from being collected.
   caf::actor_addr transport_;
   caf::actor_addr membership_;
+  caf::actor_addr router_;
+  caf::actor_addr activations_;
+  std::shared_ptr<const routing_view> routing_;
   std::map<std::string, caf::actor_addr> handlers_;
   std::uint16_t listen_port_ = 0;
 };

@@ -28,6 +28,14 @@ std::string to_string(errc code) {
       return "no_such_member";
     case errc::invalid_settings:
       return "invalid_settings";
+    case errc::invalid_name:
+      return "invalid_name";
+    case errc::no_route:
+      return "no_route";
+    case errc::too_many_hops:
+      return "too_many_hops";
+    case errc::serialization_failed:
+      return "serialization_failed";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

@@ -32,6 +32,14 @@ enum class errc : std::uint8_t {
   no_such_member,
   /// The cluster settings are invalid; the context names the setting.
   invalid_settings,
+  /// A name is not `kind/key`, or its kind is not registered here.
+  invalid_name,
+  /// No ring yet, or no node available for the name's partition.
+  no_route,
+  /// A routed message was forwarded more often than allowed.
+  too_many_hops,
+  /// A message could not be serialized or deserialized for another node.
+  serialization_failed,
 };
 
 std::string to_string(errc code);

@@ -80,8 +80,8 @@ member merge(const member& a, const member& b) {
   if (x.version != y.version) {
     out.announcement = x.version > y.version ? x : y;
   } else {
-    out.announcement = std::tie(x.draining, x.services)
-                           >= std::tie(y.draining, y.services)
+    out.announcement = std::tie(x.draining, x.handoff_epoch, x.services)
+                           >= std::tie(y.draining, y.handoff_epoch, y.services)
                          ? x
                          : y;
   }

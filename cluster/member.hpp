@@ -39,6 +39,9 @@ struct service_announcement {
   std::map<std::string, bool> services{};
   /// The node stays a member but asks not to be given traffic.
   bool draining = false;
+  /// The ring epoch up to which the node has handed off everything it no
+  /// longer owns (the leader changes the ring again only after that).
+  std::uint64_t handoff_epoch = 0;
 
   friend bool
   operator==(const service_announcement&, const service_announcement&)

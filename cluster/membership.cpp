@@ -61,7 +61,8 @@ bool membership::announce(const std::string& node_id, service_announcement a) {
     return false;
   }
   auto& mine = i->second.announcement;
-  if (a.services == mine.services && a.draining == mine.draining) {
+  if (a.services == mine.services && a.draining == mine.draining
+      && a.handoff_epoch == mine.handoff_epoch) {
     return false;
   }
   a.version = mine.version + 1;
@@ -144,12 +145,23 @@ membership membership::merge(const membership& a, const membership& b) {
     }
   }
   out.version_.merge(b.version_);
+  out.ring_ = std::max(a.ring_, b.ring_);
   return out;
 }
 
+bool membership::set_ring(ring r, const std::string& by) {
+  if (r == ring_) {
+    return false;
+  }
+  ring_ = std::move(r);
+  version_.bump(by);
+  return true;
+}
+
 membership membership::from_parts(members_type members, reach_type reach,
-                                  version_vector version) {
+                                  version_vector version, ring r) {
   membership out;
+  out.ring_ = std::move(r);
   out.members_ = std::move(members);
   out.reach_ = std::move(reach);
   out.version_ = std::move(version);
@@ -201,6 +213,48 @@ bool converged(const gossip_state& g) {
   return true;
 }
 
+namespace {
+
+// Whether a leaving member owns nothing in the ring and has handed off
+// everything up to the ring's epoch.
+bool handed_off(const membership& state, const std::string& id) {
+  const auto& r = state.current_ring();
+  const auto* m = state.find(id);
+  if (r.empty()) {
+    return true;
+  }
+  auto owners = r.members();
+  return !std::binary_search(owners.begin(), owners.end(), id)
+         && m->announcement.handoff_epoch >= r.epoch();
+}
+
+// Claims the ring again when its owners are not the up members, once every
+// reachable owner has finished the last handoff (so that transfers never
+// overlap).
+bool reclaim_ring(membership& state, const std::string& self,
+                  const claim_options& opts) {
+  std::vector<std::string> up;
+  for (const auto& [id, m] : state.members()) {
+    if (m.status == member_status::up) {
+      up.push_back(id);
+    }
+  }
+  const auto& r = state.current_ring();
+  if (up.empty() || r.members() == up) {
+    return false;
+  }
+  for (const auto& id : r.members()) {
+    const auto* m = state.find(id);
+    if (m != nullptr && m->is_active() && !state.is_unreachable(id)
+        && m->announcement.handoff_epoch < r.epoch()) {
+      return false;
+    }
+  }
+  return state.set_ring(claim(r, up, opts).next, self);
+}
+
+} // namespace
+
 std::vector<std::pair<std::string, member_status>> leader_actions(
   gossip_state& g, const std::string& self, const leader_policy& policy,
   const std::map<std::string, std::chrono::milliseconds>& unreachable_for) {
@@ -225,7 +279,9 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
           }
           break;
         case member_status::leaving:
-          todo.emplace_back(id, member_status::exiting);
+          if (handed_off(g.state, id)) {
+            todo.emplace_back(id, member_status::exiting);
+          }
           break;
         case member_status::exiting:
         case member_status::down:
@@ -249,7 +305,8 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
   for (const auto& [id, to] : todo) {
     apply(id, to);
   }
-  if (!done.empty()) {
+  bool reclaimed = converged(g) && reclaim_ring(g.state, self, policy.claim);
+  if (!done.empty() || reclaimed) {
     g.seen = {self};
   }
   return done;

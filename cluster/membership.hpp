@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cluster/member.hpp"
+#include "cluster/ring.hpp"
 #include "cluster/version_vector.hpp"
 
 #include <chrono>
@@ -48,6 +49,10 @@ public:
   const version_vector& version() const {
     return version_;
   }
+  /// The ring the leader last claimed (empty before anyone is up).
+  const ring& current_ring() const {
+    return ring_;
+  }
 
   /// The member with this node id, if known.
   const member* find(const std::string& node_id) const;
@@ -72,6 +77,10 @@ public:
   /// Replaces `node_id`'s own announcement (only that node calls this).
   bool announce(const std::string& node_id, service_announcement a);
 
+  /// Replaces the ring (only the leader calls this); returns whether it
+  /// changed.
+  bool set_ring(ring r, const std::string& by);
+
   // -- queries ----------------------------------------------------------------
 
   /// Whether some active member currently sees `subject` (in its present
@@ -89,20 +98,22 @@ public:
   std::optional<std::string> leader() const;
 
   /// The merge: members by `cluster::merge`, observations by the higher
-  /// (subject incarnation, version), versions by pointwise maximum.
-  /// Commutative, associative and idempotent.
+  /// (subject incarnation, version), versions by pointwise maximum, rings
+  /// by the higher epoch (ties by the rings' total order). Commutative,
+  /// associative and idempotent.
   static membership merge(const membership& a, const membership& b);
 
   friend bool operator==(const membership&, const membership&) = default;
 
   /// Rebuilds a state from its parts (for the codec and persistence).
   static membership from_parts(members_type members, reach_type reach,
-                               version_vector version);
+                               version_vector version, ring r = {});
 
 private:
   members_type members_;
   reach_type reach_;
   version_vector version_;
+  ring ring_;
 };
 
 /// The gossip state of one node: the membership and which nodes have seen
@@ -135,13 +146,18 @@ struct leader_policy {
   /// Unreachable members are marked down after this long (as seen by the
   /// leader's own clock); nullopt: only an operator downs members.
   std::optional<std::chrono::milliseconds> down_after{};
+  /// How the ring is claimed.
+  claim_options claim{};
 };
 
 /// Applies the leader's housekeeping to `g` on node `self` if `self` is the
-/// leader: joining → up and leaving → exiting when converged, exiting and
-/// down → removed when converged, and members unreachable for
-/// longer than `down_after` (per `unreachable_for`) → down. Returns the
-/// transitions made, as (node id, new status).
+/// leader: joining → up when converged; leaving → exiting when converged
+/// and the member has handed off its partitions; exiting and down →
+/// removed when converged; members unreachable for longer than
+/// `down_after` (per `unreachable_for`) → down. Then, when converged, the
+/// ring is claimed again if its owners are not the up members and every
+/// reachable owner has finished the last handoff. Returns the transitions
+/// made, as (node id, new status).
 std::vector<std::pair<std::string, member_status>> leader_actions(
   gossip_state& g, const std::string& self, const leader_policy& policy,
   const std::map<std::string, std::chrono::milliseconds>& unreachable_for);

@@ -6,6 +6,7 @@
 #include "cluster/atoms.hpp"
 #include "cluster/errors.hpp"
 #include "cluster/phi_detector.hpp"
+#include "cluster/router.hpp"
 #include "cluster/transport.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/errors.hpp"
@@ -216,6 +217,7 @@ private:
     last_ = std::move(now);
     check_self();
     update_gauges();
+    publish_view();
     // Saved at once: a node killed right after a change still comes back
     // knowing whom to call.
     persist();
@@ -299,7 +301,38 @@ private:
   }
 
   void announce() {
-    g_.state.announce(me(), {.services = services_, .draining = draining_});
+    g_.state.announce(me(), {.services = services_,
+                             .draining = draining_,
+                             .handoff_epoch = handed_off_});
+  }
+
+  // What the router routes by: the ring and who takes traffic.
+  routing_view view() const {
+    routing_view v;
+    v.current = g_.state.current_ring();
+    v.self = me();
+    for (const auto& [id, m] : g_.state.members()) {
+      if (m.status == member_status::up && !m.announcement.draining
+          && !g_.state.is_unreachable(id)) {
+        v.available.insert(id);
+      }
+    }
+    // Owning partitions means the leader has moved this node up, even if
+    // the news has not come back yet: it takes its own traffic (else the
+    // others and it would pass messages back and forth).
+    const auto* self = g_.state.find(me());
+    auto owners = v.current.members();
+    if (self != nullptr && self->is_active() && !draining_
+        && std::binary_search(owners.begin(), owners.end(), me())) {
+      v.available.insert(me());
+    }
+    return v;
+  }
+
+  void publish_view() {
+    if (auto r = ctx_->router()) {
+      self_->send(r, view_atom::value, view());
+    }
   }
 
   // -- failure detection ------------------------------------------------------
@@ -386,9 +419,14 @@ private:
       unreachable_for[id]
         = std::chrono::duration_cast<std::chrono::milliseconds>(now - since);
     }
+    auto ring_epoch = g_.state.current_ring().epoch();
     auto done = leader_actions(
-      g_, me(), {.down_after = ctx_->settings.down_after}, unreachable_for);
-    if (!done.empty()) {
+      g_, me(),
+      {.down_after = ctx_->settings.down_after,
+       .claim = {.ring_size = ctx_->settings.ring_size,
+                 .target_n = ctx_->settings.target_n}},
+      unreachable_for);
+    if (!done.empty() || g_.state.current_ring().epoch() != ring_epoch) {
       after_change();
     }
     if (converged(g_) && !converged_) {
@@ -530,6 +568,7 @@ private:
   std::map<std::string, bool> services_;
   std::map<std::string, health_check> checks_;
   bool draining_ = false;
+  std::uint64_t handed_off_ = 0; // ring epoch handed off up to
   bool leaving_ = false;
   bool dirty_ = false;
   bool converged_ = false;
@@ -612,6 +651,15 @@ caf::behavior membership_state::make_behavior() {
     [self](service_atom, const std::string& name, health_check& check) {
       self->checks_[name] = std::move(check);
       self->run_checks();
+    },
+    [self](view_atom) { return self->view(); },
+    [self](handed_off_atom, std::uint64_t epoch) {
+      if (epoch > self->handed_off_) {
+        self->handed_off_ = epoch;
+        self->announce();
+        self->local_change();
+        self->housekeeping();
+      }
     },
     [self](subscribe_atom, const caf::actor& who) {
       self->self_->monitor(who);

@@ -172,6 +172,15 @@ private:
       }
       return;
     }
+    if (auto* r = std::get_if<wire::route>(&f)) {
+      if (auto router = ctx_->router()) {
+        self_->send(router, payload_atom::value, c.peer->node_id,
+                    std::move(*r));
+      } else {
+        count("troupe_cluster_payloads_dropped_total");
+      }
+      return;
+    }
     self_->send(owner_, peer_frame_atom::value, c.peer->node_id, std::move(f));
   }
 

@@ -17,6 +17,7 @@
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::hello)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::payload)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::route)
 
 namespace troupe::cluster {
 

@@ -229,17 +229,44 @@ apply_interval(node_config& cfg, const std::vector<std::string>& v) {
   return std::nullopt;
 }
 
-std::optional<std::string> apply_down_after(node_config& cfg,
-                                            const std::vector<std::string>& v) {
+// A duration setting that may be switched off.
+template <std::optional<std::chrono::milliseconds> cluster_config::*Member>
+std::optional<std::string>
+apply_optional_interval(node_config& cfg, const std::vector<std::string>& v) {
   if (v.size() == 1 && v.front() == "off") {
-    cfg.cluster.down_after = std::nullopt;
+    cfg.cluster.*Member = std::nullopt;
     return std::nullopt;
   }
   auto d = parse_duration(v.size() == 1 ? v.front() : "");
   if (!d || d->count() < 1) {
-    return "a duration such as 5s, or off (only an operator downs members)";
+    return "a duration such as 5s, or off";
   }
-  cfg.cluster.down_after = *d;
+  cfg.cluster.*Member = *d;
+  return std::nullopt;
+}
+
+// A whole-number setting from `Min` to `Max`.
+template <std::uint32_t cluster_config::*Member, std::uint32_t Min,
+          std::uint32_t Max>
+std::optional<std::string>
+apply_count(node_config& cfg, const std::vector<std::string>& v) {
+  auto n = v.size() == 1 ? parse_uint<std::uint32_t>(v.front(), Max)
+                         : std::nullopt;
+  if (!n || *n < Min) {
+    return fmt::format("a whole number from {} to {}", Min, Max);
+  }
+  cfg.cluster.*Member = *n;
+  return std::nullopt;
+}
+
+std::optional<std::string> apply_ring_size(node_config& cfg,
+                                           const std::vector<std::string>& v) {
+  auto n = v.size() == 1 ? parse_uint<std::uint32_t>(v.front(), 16384)
+                         : std::nullopt;
+  if (!n || *n == 0 || (*n & (*n - 1)) != 0) {
+    return "a power of two from 1 to 16384";
+  }
+  cfg.cluster.ring_size = *n;
   return std::nullopt;
 }
 
@@ -305,7 +332,21 @@ const std::vector<setting>& setting_table() {
      apply_phi_threshold},
     {{"cluster.down_after", "TROUPE_CLUSTER_DOWN_AFTER", "", "duration|off",
       false},
-     apply_down_after},
+     apply_optional_interval<&cluster_config::down_after>},
+    {{"cluster.ring_size", "TROUPE_CLUSTER_RING_SIZE", "",
+      "power of two, 1 to 16384", false},
+     apply_ring_size},
+    {{"cluster.target_n", "TROUPE_CLUSTER_TARGET_N", "", "1 to 16", false},
+     apply_count<&cluster_config::target_n, 1, 16>},
+    {{"cluster.handoff_concurrency", "TROUPE_CLUSTER_HANDOFF_CONCURRENCY", "",
+      "1 to 64", false},
+     apply_count<&cluster_config::handoff_concurrency, 1, 64>},
+    {{"cluster.handoff_timeout", "TROUPE_CLUSTER_HANDOFF_TIMEOUT", "",
+      "100ms to 1h", false},
+     apply_interval<&cluster_config::handoff_timeout, 100, 3600000>},
+    {{"cluster.passivate_after", "TROUPE_CLUSTER_PASSIVATE_AFTER", "",
+      "duration|off", false},
+     apply_optional_interval<&cluster_config::passivate_after>},
     {{"cluster.max_frame_bytes", "TROUPE_CLUSTER_MAX_FRAME_BYTES", "",
       "65536 to 1073741824", false},
      apply_frame_bytes},

@@ -69,6 +69,20 @@ struct cluster_config {
     std::chrono::milliseconds{5000}};
   /// Largest frame accepted from a peer.
   std::uint64_t max_frame_bytes = 4 * 1024 * 1024;
+  /// Partitions of a new cluster's ring (a power of two up to 16,384);
+  /// fixed once the cluster has a ring.
+  std::uint32_t ring_size = 64;
+  /// Consecutive partitions kept on distinct nodes, and the length of
+  /// preference lists.
+  std::uint32_t target_n = 3;
+  /// Partitions one node hands off at once.
+  std::uint32_t handoff_concurrency = 2;
+  /// A transfer not acknowledged within this time is sent again.
+  std::chrono::milliseconds handoff_timeout{10000};
+  /// Virtual actors idle this long are passivated (their state kept);
+  /// nullopt: never.
+  std::optional<std::chrono::milliseconds> passivate_after{
+    std::chrono::milliseconds{600000}};
 };
 
 struct node_config {

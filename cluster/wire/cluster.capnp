@@ -41,6 +41,7 @@ struct Announcement {
   version @0 :UInt64;
   services @1 :List(Service);
   draining @2 :Bool;
+  handoffEpoch @3 :UInt64;
 }
 
 struct Member {
@@ -65,10 +66,20 @@ struct Reachability {
   unreachable @4 :Bool;
 }
 
+# Partition owners: `owners[p]` and `previous[p]` index `nodes`; no
+# partitions means no ring yet.
+struct Ring {
+  epoch @0 :UInt64;
+  nodes @1 :List(Text);
+  owners @2 :List(UInt16);
+  previous @3 :List(UInt16);
+}
+
 struct Membership {
   members @0 :List(Member);
   reachability @1 :List(Reachability);
   version @2 :List(VersionEntry);
+  ring @3 :Ring;
 }
 
 struct GossipState {
@@ -122,6 +133,62 @@ struct Frame {
     goodbye @8 :Void;
     # Bytes for a handler registered on the receiving node under `kind`.
     payload @9 :Payload;
+    # Routing by name and handoff.
+    route @10 :Route;
+  }
+}
+
+# A message for the actor registered under `name` (`kind/key`) on the node
+# that owns the name's partition.
+struct Routed {
+  name @0 :Text;
+  # The message, serialized by CAF (its types registered on both nodes).
+  message @1 :Data;
+  # Forwards so far; the receiver refuses more than its limit.
+  hops @2 :UInt8;
+  # The ring epoch the sender routed by.
+  epoch @3 :UInt64;
+  # Requests only: where the reply goes, and its number there (0: a send).
+  origin @4 :Text;
+  requestId @5 :UInt64;
+  # Forwarded by the previous owner of the name's partition during handoff.
+  fromPrevious @6 :Bool;
+}
+
+struct RouteReply {
+  requestId @0 :UInt64;
+  # Empty when `error` is set.
+  message @1 :Data;
+  error @2 :Text;
+}
+
+# One actor's state, moving with its partition to the new owner.
+struct HandoffItem {
+  epoch @0 :UInt64;
+  partition @1 :UInt32;
+  name @2 :Text;
+  state @3 :Data;
+}
+
+# Everything of the partition has been sent (`items` of them).
+struct HandoffDone {
+  epoch @0 :UInt64;
+  partition @1 :UInt32;
+  items @2 :UInt32;
+}
+
+struct HandoffAck {
+  epoch @0 :UInt64;
+  partition @1 :UInt32;
+}
+
+struct Route {
+  body :union {
+    routed @0 :Routed;
+    reply @1 :RouteReply;
+    item @2 :HandoffItem;
+    done @3 :HandoffDone;
+    ack @4 :HandoffAck;
   }
 }
 

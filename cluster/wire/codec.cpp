@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -32,6 +33,7 @@ void write(Member::Builder out, const member& m) {
   auto a = out.initAnnouncement();
   a.setVersion(m.announcement.version);
   a.setDraining(m.announcement.draining);
+  a.setHandoffEpoch(m.announcement.handoff_epoch);
   auto services
     = a.initServices(static_cast<unsigned>(m.announcement.services.size()));
   unsigned i = 0;
@@ -59,6 +61,35 @@ void write(capnp::List<capnp::Text>::Builder out,
   }
 }
 
+void write(Ring::Builder out, const ring& r) {
+  if (r.empty()) {
+    return;
+  }
+  out.setEpoch(r.epoch());
+  auto owners = r.owners();
+  auto previous = r.previous_owners();
+  std::vector<std::string> nodes(owners.begin(), owners.end());
+  nodes.insert(nodes.end(), previous.begin(), previous.end());
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  auto ns = out.initNodes(static_cast<unsigned>(nodes.size()));
+  for (unsigned i = 0; i < nodes.size(); ++i) {
+    ns.set(i, nodes[i]);
+  }
+  auto index = [&nodes](const std::string& id) {
+    return static_cast<std::uint16_t>(
+      std::lower_bound(nodes.begin(), nodes.end(), id) - nodes.begin());
+  };
+  auto os = out.initOwners(static_cast<unsigned>(owners.size()));
+  for (unsigned p = 0; p < owners.size(); ++p) {
+    os.set(p, index(owners[p]));
+  }
+  auto ps = out.initPrevious(static_cast<unsigned>(previous.size()));
+  for (unsigned p = 0; p < previous.size(); ++p) {
+    ps.set(p, index(previous[p]));
+  }
+}
+
 void write(GossipState::Builder out, const gossip_state& g) {
   auto m = out.initMembership();
   const auto& members = g.state.members();
@@ -81,12 +112,52 @@ void write(GossipState::Builder out, const gossip_state& g) {
   write(
     m.initVersion(static_cast<unsigned>(g.state.version().entries().size())),
     g.state.version());
+  write(m.initRing(), g.state.current_ring());
   write(out.initSeen(static_cast<unsigned>(g.seen.size())), g.seen);
 }
 
 kj::ArrayPtr<const kj::byte> as_bytes(const std::string& s) {
   return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
 }
+
+struct route_writer {
+  Route::Body::Builder body;
+
+  void operator()(const routed& x) {
+    auto r = body.initRouted();
+    r.setName(x.name);
+    r.setMessage(as_bytes(x.message));
+    r.setHops(x.hops);
+    r.setEpoch(x.epoch);
+    r.setOrigin(x.origin);
+    r.setRequestId(x.request_id);
+    r.setFromPrevious(x.from_previous);
+  }
+  void operator()(const route_reply& x) {
+    auto r = body.initReply();
+    r.setRequestId(x.request_id);
+    r.setMessage(as_bytes(x.message));
+    r.setError(x.error);
+  }
+  void operator()(const handoff_item& x) {
+    auto h = body.initItem();
+    h.setEpoch(x.epoch);
+    h.setPartition(x.partition);
+    h.setName(x.name);
+    h.setState(as_bytes(x.state));
+  }
+  void operator()(const handoff_done& x) {
+    auto h = body.initDone();
+    h.setEpoch(x.epoch);
+    h.setPartition(x.partition);
+    h.setItems(x.items);
+  }
+  void operator()(const handoff_ack& x) {
+    auto h = body.initAck();
+    h.setEpoch(x.epoch);
+    h.setPartition(x.partition);
+  }
+};
 
 struct body_writer {
   Frame::Body::Builder body;
@@ -128,6 +199,9 @@ struct body_writer {
     auto p = body.initPayload();
     p.setKind(x.kind);
     p.setData(as_bytes(x.data));
+  }
+  void operator()(const route& x) {
+    std::visit(route_writer{body.initRoute().initBody()}, x.body);
   }
   void operator()(const unknown_frame&) {
     throw std::logic_error("an unknown frame cannot be encoded");
@@ -191,6 +265,7 @@ struct reader {
     auto a = m.getAnnouncement();
     out.announcement.version = a.getVersion();
     out.announcement.draining = a.getDraining();
+    out.announcement.handoff_epoch = a.getHandoffEpoch();
     check_size(a.getServices(), "services");
     for (auto s : a.getServices()) {
       out.announcement.services[text(s.getName(), "service name")] = s.getUp();
@@ -207,6 +282,39 @@ struct reader {
       }
     }
     return version_vector{std::move(entries)};
+  }
+
+  ring read(Ring::Reader r) const {
+    auto owners = r.getOwners();
+    if (owners.size() == 0) {
+      return {};
+    }
+    if (!is_valid_ring_size(owners.size())) {
+      throw bad_input(
+        fmt::format("a ring of {} partitions is not allowed", owners.size()));
+    }
+    check_size(r.getNodes(), "ring nodes");
+    std::vector<std::string> nodes;
+    for (auto n : r.getNodes()) {
+      nodes.push_back(node_id(n, "ring node id"));
+    }
+    auto by_index = [&nodes](capnp::List<std::uint16_t>::Reader xs) {
+      std::vector<std::string> out;
+      out.reserve(xs.size());
+      for (auto i : xs) {
+        if (i >= nodes.size()) {
+          throw bad_input(fmt::format("ring owner index {} is out of range",
+                                      i));
+        }
+        out.push_back(nodes[i]);
+      }
+      return out;
+    };
+    auto previous = r.getPrevious();
+    if (previous.size() != 0 && previous.size() != owners.size()) {
+      throw bad_input("ring: previous owners do not match its partitions");
+    }
+    return ring{r.getEpoch(), by_index(owners), by_index(previous)};
   }
 
   std::set<std::string> ids(capnp::List<capnp::Text>::Reader xs) const {
@@ -236,8 +344,10 @@ struct reader {
            .version = r.getVersion(),
            .unreachable = r.getUnreachable()};
     }
-    return {.state = membership::from_parts(
-              std::move(members), std::move(reach), version(m.getVersion())),
+    return {.state = membership::from_parts(std::move(members),
+                                            std::move(reach),
+                                            version(m.getVersion()),
+                                            read(m.getRing())),
             .seen = ids(g.getSeen())};
   }
 
@@ -247,6 +357,63 @@ struct reader {
                                   d.size(), challenge_bytes));
     }
     return {reinterpret_cast<const char*>(d.begin()), d.size()};
+  }
+
+  std::string name(capnp::Text::Reader t) const {
+    if (t.size() == 0 || t.size() > max_name_bytes) {
+      throw bad_input(fmt::format("a name of {} bytes (1 to {} allowed)",
+                                  t.size(), max_name_bytes));
+    }
+    return {t.cStr(), t.size()};
+  }
+
+  static std::string bytes(capnp::Data::Reader d) {
+    return {reinterpret_cast<const char*>(d.begin()), d.size()};
+  }
+
+  route route_body(Route::Body::Reader b) const {
+    switch (b.which()) {
+      case Route::Body::ROUTED: {
+        auto r = b.getRouted();
+        auto origin = text(r.getOrigin(), "origin");
+        if (!origin.empty() && !is_node_id(origin)) {
+          throw bad_input("origin is not a node id");
+        }
+        return {routed{.name = name(r.getName()),
+                       .message = bytes(r.getMessage()),
+                       .hops = r.getHops(),
+                       .epoch = r.getEpoch(),
+                       .origin = std::move(origin),
+                       .request_id = r.getRequestId(),
+                       .from_previous = r.getFromPrevious()}};
+      }
+      case Route::Body::REPLY: {
+        auto r = b.getReply();
+        return {route_reply{.request_id = r.getRequestId(),
+                            .message = bytes(r.getMessage()),
+                            .error = text(r.getError(), "reply error")}};
+      }
+      case Route::Body::ITEM: {
+        auto h = b.getItem();
+        return {handoff_item{.epoch = h.getEpoch(),
+                             .partition = h.getPartition(),
+                             .name = name(h.getName()),
+                             .state = bytes(h.getState())}};
+      }
+      case Route::Body::DONE: {
+        auto h = b.getDone();
+        return {handoff_done{.epoch = h.getEpoch(),
+                             .partition = h.getPartition(),
+                             .items = h.getItems()}};
+      }
+      case Route::Body::ACK: {
+        auto h = b.getAck();
+        return {handoff_ack{.epoch = h.getEpoch(),
+                            .partition = h.getPartition()}};
+      }
+    }
+    throw bad_input(fmt::format("route body {} is unknown",
+                                static_cast<unsigned>(b.which())));
   }
 
   frame body(Frame::Body::Reader b) const {
@@ -282,6 +449,8 @@ struct reader {
                        .data = {reinterpret_cast<const char*>(data.begin()),
                                 data.size()}};
       }
+      case Frame::Body::ROUTE:
+        return route_body(b.getRoute().getBody());
     }
     return unknown_frame{.which = static_cast<std::uint16_t>(b.which())};
   }
@@ -334,7 +503,8 @@ bool is_node_id(const std::string& id) {
 std::string kind_of(const frame& f) {
   static constexpr const char* names[]
     = {"hello",     "auth",          "digest",  "state",   "state_request",
-       "heartbeat", "heartbeat_ack", "goodbye", "payload", "unknown"};
+       "heartbeat", "heartbeat_ack", "goodbye", "payload", "route",
+       "unknown"};
   return names[f.index()];
 }
 

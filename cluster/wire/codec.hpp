@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cluster/membership.hpp"
+#include "cluster/wire/route.hpp"
 #include "runtime/config.hpp"
 
 #include <cstddef>
@@ -95,7 +96,8 @@ struct unknown_frame {
 };
 
 using frame = std::variant<hello, auth, digest, state, state_request, heartbeat,
-                           heartbeat_ack, goodbye, payload, unknown_frame>;
+                           heartbeat_ack, goodbye, payload, route,
+                           unknown_frame>;
 
 /// A short name of the frame's kind, for logs.
 std::string kind_of(const frame& f);

@@ -3,6 +3,7 @@
 
 #include "tests/testkit/wait.hpp"
 
+#include <algorithm>
 #include <caf/sec.hpp>
 #include <fmt/format.h>
 
@@ -61,8 +62,13 @@ caf::error cluster_harness::start(std::size_t i) {
     apps = opts_.applications(i);
   }
   // No fixed seed: node ids must differ across harnesses too.
-  auto n = node::start(cfg,
-                       {.console_log = false, .applications = std::move(apps)});
+  std::vector<cluster::actor_kind> kinds;
+  if (opts_.kinds) {
+    kinds = opts_.kinds(i);
+  }
+  auto n = node::start(cfg, {.console_log = false,
+                             .applications = std::move(apps),
+                             .kinds = std::move(kinds)});
   if (!n) {
     return std::move(n.error());
   }
@@ -218,6 +224,45 @@ bool cluster_harness::wait_for(const std::function<bool()>& condition,
 
 bool cluster_harness::wait_converged(std::chrono::milliseconds deadline) {
   return wait_for([this] { return converged(); }, deadline);
+}
+
+} // namespace troupe::testkit
+
+namespace troupe::testkit {
+
+bool cluster_harness::ring_settled() {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (running(i)) {
+      ids.push_back(node_id(i));
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  std::optional<std::uint64_t> epoch;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (!running(i)) {
+      continue;
+    }
+    auto snap = at(i).cluster().snapshot();
+    if (!snap) {
+      return false;
+    }
+    const auto& r = snap->gossip.state.current_ring();
+    if (r.members() != ids || (epoch && *epoch != r.epoch())) {
+      return false;
+    }
+    epoch = r.epoch();
+    for (const auto& [id, m] : snap->gossip.state.members()) {
+      if (m.is_active() && m.announcement.handoff_epoch < r.epoch()) {
+        return false;
+      }
+    }
+    auto transfers = at(i).router().transfers();
+    if (!transfers || !transfers->empty()) {
+      return false;
+    }
+  }
+  return epoch.has_value();
 }
 
 } // namespace troupe::testkit

@@ -39,6 +39,8 @@ public:
     /// Applications each node starts, by node index (none by default).
     std::function<std::vector<supervision::application_spec>(std::size_t)>
       applications{};
+    /// Kinds of virtual actors each node registers, by node index.
+    std::function<std::vector<cluster::actor_kind>(std::size_t)> kinds{};
     /// Log level of the nodes' logs (written to their data directories).
     runtime::log_level level = runtime::log_level::info;
   };
@@ -92,6 +94,10 @@ public:
   /// Whether every running node sees every running node up and reachable,
   /// and has converged on one version.
   bool converged();
+
+  /// Whether every running node has the same ring, owned by exactly the
+  /// running nodes, with every handoff finished.
+  bool ring_settled();
 
   /// Waits until `condition` holds or `deadline` passes.
   bool wait_for(const std::function<bool()>& condition,

@@ -1,0 +1,962 @@
+// The router: the name host of one node. It publishes the routing view,
+// activates virtual actors on their first message, forwards what is not
+// its own, and moves actors' state when partitions change hands.
+#include "cluster/router.hpp"
+
+#include "actors/blocking_request.hpp"
+#include "actors/crash_report.hpp"
+#include "cluster/atoms.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/name_table.hpp"
+#include "cluster/transport.hpp"
+#include "cluster/wire/codec.hpp"
+#include "supervision/atoms.hpp"
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/others.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <fmt/format.h>
+
+#include <deque>
+#include <map>
+#include <set>
+
+namespace troupe::cluster {
+
+std::string_view kind_of_name(std::string_view name) {
+  auto slash = name.find('/');
+  return slash == std::string_view::npos ? std::string_view{}
+                                         : name.substr(0, slash);
+}
+
+bool is_routable_name(std::string_view name) {
+  auto slash = name.find('/');
+  return slash != std::string_view::npos && slash > 0
+         && slash + 1 < name.size() && name.size() <= wire::max_name_bytes;
+}
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+caf::expected<std::string> serialize(caf::actor_system& sys,
+                                     const caf::message& msg) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  if (auto err = sink(const_cast<caf::message&>(msg))) {
+    return caf::make_error(errc::serialization_failed,
+                           "message: " + sys.render(err));
+  }
+  return std::string{buf.begin(), buf.end()};
+}
+
+caf::expected<caf::message> deserialize(caf::actor_system& sys,
+                                        const std::string& bytes) {
+  caf::message msg;
+  try {
+    caf::binary_deserializer source{sys, bytes.data(), bytes.size()};
+    if (auto err = source(msg)) {
+      return caf::make_error(errc::serialization_failed,
+                             "message: " + sys.render(err));
+    }
+    if (source.remaining() != 0) {
+      return caf::make_error(errc::serialization_failed,
+                             "trailing bytes after the message");
+    }
+  } catch (const std::exception& e) {
+    return caf::make_error(errc::serialization_failed,
+                           std::string{"message: "} + e.what());
+  }
+  return msg;
+}
+
+// Sends a reply (or an error) to a requester that waits with `mid`.
+void reply_to(const caf::strong_actor_ptr& sender, caf::message_id mid,
+              caf::message msg) {
+  if (sender && mid.is_request()) {
+    sender->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
+                                              std::move(msg)),
+                    nullptr);
+  }
+}
+
+void fail(const delivery& d, caf::error err) {
+  reply_to(d.sender, d.mid, caf::make_message(std::move(err)));
+}
+
+// A reply waited for by a requester on this node, from another node.
+struct pending_reply {
+  caf::strong_actor_ptr sender;
+  caf::message_id mid;
+  clock_type::time_point deadline;
+};
+
+// A message from a peer that routed by a newer ring than ours.
+struct early_message {
+  std::string from;
+  wire::routed msg;
+  clock_type::time_point deadline;
+};
+
+struct transfer {
+  std::uint32_t partition = 0;
+  std::uint64_t epoch = 0;
+  std::string to;
+  bool ownership = false; // the ring moved it (not a fallback handing back)
+  std::vector<wire::handoff_item> items;
+  std::size_t exporting = 0;
+  std::size_t total = 0;
+  bool started = false;
+  bool sent = false;
+  std::uint32_t attempts = 0;
+  clock_type::time_point sent_at{};
+};
+
+// How long a relay waits for the reply to a remote request.
+constexpr auto relay_lifetime = std::chrono::minutes{5};
+
+class router_state {
+public:
+  router_state(caf::event_based_actor* self, context_ptr ctx,
+               caf::actor activations)
+    : self_(self), ctx_(std::move(ctx)), log_(ctx_->log("router")),
+      activations_(std::move(activations)) {}
+
+  caf::behavior make_behavior();
+
+private:
+  const std::string& me() const {
+    return ctx_->node_id;
+  }
+  std::uint64_t epoch() const {
+    return view_.current.epoch();
+  }
+  std::chrono::milliseconds handoff_timeout() const {
+    return ctx_->settings.handoff_timeout;
+  }
+
+  void count(const char* name, std::uint64_t& field) {
+    ++field;
+    if (ctx_->metrics != nullptr) {
+      ctx_->metrics->add_counter(name, "routing by name").inc();
+    }
+  }
+
+  void send_route(const std::string& node, wire::route r) {
+    self_->send(ctx_->transport(), send_frame_atom::value, node,
+                wire::frame{std::move(r)});
+  }
+
+  // -- the view -------------------------------------------------------------
+
+  void on_view(routing_view v) {
+    v.self = me();
+    const bool new_ring = !v.current.empty()
+                          && (view_.current.empty()
+                              || v.current.epoch() > epoch());
+    if (new_ring) {
+      hold_incoming(v);
+    }
+    view_ = std::move(v);
+    ctx_->set_routing(std::make_shared<const routing_view>(view_));
+    if (new_ring) {
+      log_->info("event=ring.changed epoch={} partitions={} owners={}",
+                 epoch(), view_.current.size(),
+                 view_.current.members().size());
+      plan_ownership_transfers();
+    }
+    release_stalled_incoming();
+    plan_fallback_transfers();
+    retry_early_messages(false);
+    start_transfers();
+  }
+
+  // Partitions this node gains from a live previous owner wait for that
+  // owner's handoff before anything is delivered here.
+  void hold_incoming(const routing_view& v) {
+    const auto& r = v.current;
+    for (std::uint32_t p = 0; p < r.size(); ++p) {
+      if (r.owner(p) != me()) {
+        continue;
+      }
+      ctx_->names->move_in(p);
+      const auto& prev = r.previous_owner(p);
+      if (prev != me() && v.is_available(prev)) {
+        ctx_->names->hold(p);
+        incoming_[p] = {prev, r.epoch(), clock_type::now()};
+      }
+    }
+  }
+
+  // Gives up waiting for a previous owner that is gone or too slow.
+  void release_stalled_incoming() {
+    auto now = clock_type::now();
+    for (auto i = incoming_.begin(); i != incoming_.end();) {
+      const auto& [from, ep, since] = i->second;
+      bool gone = !view_.is_available(from);
+      bool late = now - since > 3 * handoff_timeout();
+      if (gone || late) {
+        log_->warn("event=handoff.give_up partition={} from={} reason={}",
+                      i->first, from, gone ? "unavailable" : "timeout");
+        release(i->first);
+        i = incoming_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  void release(std::uint32_t p) {
+    for (auto& name : ctx_->names->release(p)) {
+      activate(name);
+    }
+  }
+
+  void plan_ownership_transfers() {
+    const auto& r = view_.current;
+    bool any = false;
+    for (std::uint32_t p = 0; p < r.size(); ++p) {
+      if (r.previous_owner(p) == me() && r.owner(p) != me()) {
+        queue_transfer(p, true);
+        any = true;
+      }
+    }
+    if (!any) {
+      report_handed_off();
+    }
+  }
+
+  // A fallback hands back what it hosts once the partition's target is
+  // another node again.
+  void plan_fallback_transfers() {
+    if (view_.current.empty()) {
+      return;
+    }
+    std::set<std::uint32_t> parts;
+    for (const auto& [name, a] : ctx_->names->activations()) {
+      parts.insert(view_.current.partition_of_name(name));
+    }
+    for (const auto& [name, state] : dormant_) {
+      parts.insert(view_.current.partition_of_name(name));
+    }
+    for (auto p : parts) {
+      auto t = view_.target(p);
+      if (!t.empty() && t != me()) {
+        queue_transfer(p, false);
+      }
+    }
+  }
+
+  void report_handed_off() {
+    bool pending = std::any_of(
+      transfers_.begin(), transfers_.end(), [this](const auto& kv) {
+        return kv.second.ownership && kv.second.epoch <= epoch();
+      });
+    if (!pending && reported_epoch_ < epoch()) {
+      reported_epoch_ = epoch();
+      self_->send(ctx_->membership(), handed_off_atom::value, epoch());
+    }
+  }
+
+  // -- outgoing transfers ---------------------------------------------------
+
+  void queue_transfer(std::uint32_t p, bool ownership) {
+    auto& t = transfers_[p];
+    if (t.started && t.epoch == epoch()) {
+      t.ownership = t.ownership || ownership;
+      return;
+    }
+    if (!t.started) {
+      t.partition = p;
+      t.epoch = epoch();
+      t.ownership = t.ownership || ownership;
+    }
+  }
+
+  void start_transfers() {
+    std::size_t running = 0;
+    for (const auto& [p, t] : transfers_) {
+      running += t.started ? 1 : 0;
+    }
+    for (auto& [p, t] : transfers_) {
+      if (running >= ctx_->settings.handoff_concurrency) {
+        return;
+      }
+      if (!t.started) {
+        start_transfer(t);
+        ++running;
+      }
+    }
+  }
+
+  void start_transfer(transfer& t) {
+    t.to = view_.target(t.partition);
+    if (t.to.empty() || t.to == me()) {
+      // Nobody to give it to (or it came back): keep it.
+      auto p = t.partition;
+      bool ownership = t.ownership;
+      transfers_.erase(p);
+      if (ownership) {
+        report_handed_off();
+      }
+      return;
+    }
+    t.started = true;
+    t.epoch = epoch();
+    ctx_->names->hold(t.partition);
+    for (auto i = dormant_.begin(); i != dormant_.end();) {
+      if (view_.current.partition_of_name(i->first) == t.partition) {
+        t.items.push_back({.epoch = t.epoch,
+                           .partition = t.partition,
+                           .name = i->first,
+                           .state = std::move(i->second)});
+        i = dormant_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    auto actors = ctx_->names->activations(t.partition);
+    t.total = actors.size() + t.items.size();
+    log_->info("event=handoff.start partition={} epoch={} to={} actors={}",
+               t.partition, t.epoch, t.to, t.total);
+    for (const auto& [name, a] : actors) {
+      export_actor(name, [this, p = t.partition,
+                                       name](std::string state, bool ok) {
+        auto i = transfers_.find(p);
+        if (i == transfers_.end()) {
+          return;
+        }
+        auto& tr = i->second;
+        if (ok) {
+          tr.items.push_back({.epoch = tr.epoch,
+                              .partition = p,
+                              .name = name,
+                              .state = std::move(state)});
+        }
+        if (--tr.exporting == 0) {
+          finish_export(tr);
+        }
+      });
+      ++t.exporting;
+    }
+    if (t.exporting == 0) {
+      finish_export(t);
+    }
+  }
+
+  // Asks `name`'s activation for its state, then stops it.
+  template <class F>
+  void export_actor(const std::string& name, F done) {
+    auto a = ctx_->names->begin_export(name);
+    if (!a) {
+      done({}, false);
+      return;
+    }
+    self_->request(a, handoff_timeout(), handoff_atom::value)
+      .then(
+        [this, a, done](std::string& state) mutable {
+          self_->send_exit(a, caf::exit_reason::user_shutdown);
+          done(std::move(state), true);
+        },
+        [this, a, name, done](caf::error& err) mutable {
+          log_->warn("event=handoff.export_failed name={} reason={}", name,
+                        self_->system().render(err));
+          self_->send_exit(a, caf::exit_reason::user_shutdown);
+          done({}, false);
+        });
+  }
+
+  // Items, then what waited meanwhile (forwarded), then done: the receiver
+  // sees them in this order over the one connection.
+  void finish_export(transfer& t) {
+    auto now_to = view_.target(t.partition);
+    if (now_to == me()) {
+      // The partition came back while its actors were exported: keep them.
+      auto p = t.partition;
+      for (auto& item : t.items) {
+        dormant_[item.name] = std::move(item.state);
+      }
+      transfers_.erase(p);
+      ctx_->names->move_in(p);
+      release(p);
+      report_handed_off();
+      start_transfers();
+      return;
+    }
+    for (const auto& item : t.items) {
+      send_route(t.to, {item});
+    }
+    for (auto& d : ctx_->names->move_out(t.partition)) {
+      forward_delivery(t.to, std::move(d), true);
+    }
+    send_route(t.to, {wire::handoff_done{.epoch = t.epoch,
+                                         .partition = t.partition,
+                                         .items = static_cast<std::uint32_t>(
+                                           t.items.size())}});
+    t.sent = true;
+    t.sent_at = clock_type::now();
+    ++t.attempts;
+    count("troupe_cluster_handoffs_out_total", stats_.handoffs_out);
+  }
+
+  void on_ack(const std::string& from, const wire::handoff_ack& a) {
+    auto i = transfers_.find(a.partition);
+    if (i == transfers_.end() || i->second.to != from
+        || i->second.epoch != a.epoch) {
+      return;
+    }
+    log_->info("event=handoff.done partition={} epoch={} to={} items={}",
+               a.partition, a.epoch, from, i->second.items.size());
+    transfers_.erase(i);
+    report_handed_off();
+    start_transfers();
+  }
+
+  // The watchdog: a transfer not acknowledged in time is sent again (to
+  // the partition's current target).
+  void retry_transfers() {
+    auto now = clock_type::now();
+    for (auto& [p, t] : transfers_) {
+      if (!t.sent || now - t.sent_at < handoff_timeout()) {
+        continue;
+      }
+      auto to = view_.target(p);
+      log_->warn("event=handoff.retry partition={} epoch={} to={} "
+                    "attempt={}",
+                    p, t.epoch, to, t.attempts + 1);
+      if (to.empty() || to == me()) {
+        for (auto& item : t.items) {
+          dormant_[item.name] = std::move(item.state);
+        }
+        ctx_->names->move_in(p);
+        t.items.clear();
+        t.sent_at = now; // dropped below
+        t.to.clear();
+        continue;
+      }
+      t.to = to;
+      for (const auto& item : t.items) {
+        send_route(t.to, {item});
+      }
+      send_route(t.to, {wire::handoff_done{
+                         .epoch = t.epoch,
+                         .partition = p,
+                         .items = static_cast<std::uint32_t>(t.items.size())}});
+      t.sent_at = now;
+      ++t.attempts;
+    }
+    std::erase_if(transfers_,
+                  [](const auto& kv) { return kv.second.sent && kv.second.to.empty(); });
+  }
+
+  // -- incoming handoff -----------------------------------------------------
+
+  void on_item(const std::string& from, wire::handoff_item item) {
+    if (completed_.count({from, item.epoch, item.partition}) > 0) {
+      return; // a retry of what we already have
+    }
+    auto running = ctx_->names->activations();
+    if (auto i = running.find(item.name); i != running.end()) {
+      self_->send(i->second, handoff_atom::value, std::move(item.state));
+    } else {
+      dormant_[item.name] = std::move(item.state);
+    }
+  }
+
+  void on_done(const std::string& from, const wire::handoff_done& d) {
+    send_route(from, {wire::handoff_ack{.epoch = d.epoch,
+                                        .partition = d.partition}});
+    if (!completed_.insert({from, d.epoch, d.partition}).second) {
+      return;
+    }
+    count("troupe_cluster_handoffs_in_total", stats_.handoffs_in);
+    auto i = incoming_.find(d.partition);
+    if (i != incoming_.end() && std::get<0>(i->second) == from) {
+      incoming_.erase(i);
+      release(d.partition);
+    }
+  }
+
+  // -- routing ----------------------------------------------------------------
+
+  // Delivers a message from this node here, or sends it to the node that
+  // should have it.
+  void route(delivery d) {
+    if (view_.current.empty()) {
+      count("troupe_cluster_route_failed_total", stats_.failed);
+      fail(d, caf::make_error(errc::no_route, "no ring yet"));
+      return;
+    }
+    auto p = view_.current.partition_of_name(d.name);
+    auto to = view_.target(p);
+    if (to == me()) {
+      deliver_here(p, std::move(d));
+    } else if (to.empty()) {
+      count("troupe_cluster_route_failed_total", stats_.failed);
+      fail(d,
+           caf::make_error(errc::no_route, "no node available for " + d.name));
+    } else {
+      forward_delivery(to, std::move(d), false);
+    }
+  }
+
+  void deliver_here(std::uint32_t p, delivery d) {
+    auto name = d.name;
+    auto copy = d;
+    switch (ctx_->names->deliver(p, std::move(d))) {
+      case delivery_outcome::activate:
+        activate(name);
+        [[fallthrough]];
+      case delivery_outcome::delivered:
+      case delivery_outcome::buffered:
+        count("troupe_cluster_route_local_total", stats_.delivered_locally);
+        return;
+      case delivery_outcome::not_here:
+        break;
+    }
+    // Lost the race with a handoff: the view knows where it is now.
+    log_->debug("event=route.moved name={} partition={}", name, p);
+    auto to = view_.target(p);
+    if (to != me() && !to.empty()) {
+      forward_delivery(to, std::move(copy), false);
+    } else {
+      ctx_->names->move_in(p);
+      deliver_here(p, std::move(copy));
+    }
+  }
+
+  void forward_delivery(const std::string& to, delivery d,
+                        bool from_previous) {
+    auto bytes = serialize(self_->system(), d.msg);
+    if (!bytes) {
+      count("troupe_cluster_route_failed_total", stats_.failed);
+      fail(d, std::move(bytes.error()));
+      return;
+    }
+    wire::routed r{.name = d.name,
+                   .message = std::move(*bytes),
+                   .epoch = epoch(),
+                   .from_previous = from_previous};
+    if (d.sender && d.mid.is_request()) {
+      r.origin = me();
+      r.request_id = ++next_request_;
+      pending_[r.request_id]
+        = {d.sender, d.mid, clock_type::now() + relay_lifetime};
+    }
+    count("troupe_cluster_route_remote_total", stats_.sent_remote);
+    send_route(to, {std::move(r)});
+  }
+
+  void on_routed(const std::string& from, wire::routed r) {
+    if (r.epoch > epoch()) {
+      early_.push_back({from, std::move(r),
+                        clock_type::now() + handoff_timeout()});
+      return;
+    }
+    if (view_.current.empty()) {
+      send_error(r, caf::make_error(errc::no_route, "no ring yet"));
+      return;
+    }
+    auto p = view_.current.partition_of_name(r.name);
+    auto to = view_.target(p);
+    if (to != me() && !(to.empty() && r.from_previous)) {
+      forward_routed(std::move(r), to);
+      return;
+    }
+    auto msg = deserialize(self_->system(), r.message);
+    if (!msg) {
+      log_->warn("event=route.bad_message from={} name={} reason={}", from,
+                    r.name, self_->system().render(msg.error()));
+      send_error(r, msg.error());
+      return;
+    }
+    delivery d{.name = r.name,
+               .msg = std::move(*msg),
+               .from_previous = r.from_previous};
+    if (!r.origin.empty() && r.request_id != 0) {
+      d.sender = caf::actor_cast<caf::strong_actor_ptr>(
+        spawn_relay(r.origin, r.request_id));
+    }
+    deliver_here(p, std::move(d));
+  }
+
+  // Not ours (any more): on to the node our view names, if hops are left.
+  void forward_routed(wire::routed r, const std::string& to) {
+    caf::error err;
+    if (to.empty()) {
+      err = caf::make_error(errc::no_route, "no node available for " + r.name);
+    } else if (r.hops >= max_hops) {
+      log_->warn("event=route.hops_exhausted name={} hops={}", r.name,
+                    r.hops);
+      err = caf::make_error(errc::too_many_hops,
+                            fmt::format("{} after {} hops", r.name, r.hops));
+    }
+    if (err) {
+      count("troupe_cluster_route_failed_total", stats_.failed);
+      send_error(r, err);
+      return;
+    }
+    ++r.hops;
+    r.epoch = epoch();
+    count("troupe_cluster_route_forwarded_total", stats_.forwarded);
+    send_route(to, {std::move(r)});
+  }
+
+  void send_error(const wire::routed& r, const caf::error& err) {
+    if (!r.origin.empty() && r.request_id != 0) {
+      send_route(r.origin, {wire::route_reply{
+                             .request_id = r.request_id,
+                             .error = self_->system().render(err)}});
+    }
+  }
+
+  // A relay stands in for a remote requester: the actor gets the message
+  // from it as an ordinary one, so its result comes back to the relay as
+  // one, and the relay sends it to the requester's node.
+  caf::actor spawn_relay(const std::string& origin, std::uint64_t id) {
+    auto ctx = ctx_;
+    return self_->system().spawn([ctx, origin, id](caf::event_based_actor* r) {
+      auto answer = [ctx, origin, id, r](wire::route_reply reply) {
+        reply.request_id = id;
+        caf::anon_send(ctx->transport(), send_frame_atom::value, origin,
+                       wire::frame{wire::route{std::move(reply)}});
+        r->quit();
+      };
+      r->set_default_handler(
+        [answer, r](caf::scheduled_actor*,
+                    caf::message_view& x) -> caf::result<caf::message> {
+          auto msg = x.move_content_to_message();
+          if (msg.match_elements<caf::error>()) {
+            answer({.error = r->system().render(msg.get_as<caf::error>(0))});
+          } else if (auto bytes = serialize(r->system(), msg)) {
+            answer({.message = std::move(*bytes)});
+          } else {
+            answer({.error = r->system().render(bytes.error())});
+          }
+          return caf::message{};
+        });
+      return caf::behavior{caf::after(relay_lifetime) >> [r] { r->quit(); }};
+    });
+  }
+
+  void on_reply(wire::route_reply r) {
+    auto i = pending_.find(r.request_id);
+    if (i == pending_.end()) {
+      return;
+    }
+    auto p = std::move(i->second);
+    pending_.erase(i);
+    if (!r.error.empty()) {
+      reply_to(p.sender, p.mid,
+               caf::make_message(caf::make_error(errc::no_route, r.error)));
+      return;
+    }
+    auto msg = deserialize(self_->system(), r.message);
+    reply_to(p.sender, p.mid,
+             msg ? std::move(*msg) : caf::make_message(std::move(msg.error())));
+  }
+
+  void retry_early_messages(bool all) {
+    auto now = clock_type::now();
+    std::deque<early_message> keep;
+    auto ready = std::move(early_);
+    early_.clear();
+    for (auto& e : ready) {
+      if (all || e.msg.epoch <= epoch() || now >= e.deadline) {
+        e.msg.epoch = std::min(e.msg.epoch, epoch());
+        on_routed(e.from, std::move(e.msg));
+      } else {
+        keep.push_back(std::move(e));
+      }
+    }
+    for (auto& e : keep) {
+      early_.push_back(std::move(e));
+    }
+  }
+
+  // -- activations ------------------------------------------------------------
+
+  void activate(const std::string& name) {
+    auto kind = ctx_->kinds->find(kind_of_name(name));
+    if (!kind) {
+      log_->warn("event=route.unknown_kind name={}", name);
+      for (auto& d : ctx_->names->activation_failed(name)) {
+        count("troupe_cluster_route_failed_total", stats_.failed);
+        fail(d, caf::make_error(errc::invalid_name,
+                                "no kind registered for " + name));
+      }
+      return;
+    }
+    std::string state;
+    if (auto i = dormant_.find(name); i != dormant_.end()) {
+      state = std::move(i->second);
+      dormant_.erase(i);
+    }
+    self_
+      ->request(activations_, caf::infinite, supervision::start_child_atom::value,
+                caf::make_message(name, state))
+      .then(
+        [this, name](caf::actor& a) {
+          count("troupe_cluster_activations_total", stats_.activations);
+          self_->monitor(a);
+          running_[a.address()] = name;
+          ctx_->names->activated(name, a);
+        },
+        [this, name](caf::error& err) {
+          log_->warn("event=route.activation_failed name={} reason={}",
+                        name, self_->system().render(err));
+          for (auto& d : ctx_->names->activation_failed(name)) {
+            count("troupe_cluster_route_failed_total", stats_.failed);
+            fail(d, err);
+          }
+        });
+  }
+
+  void on_down(const caf::down_msg& dm) {
+    auto i = running_.find(dm.source);
+    if (i == running_.end()) {
+      return;
+    }
+    auto name = i->second;
+    running_.erase(i);
+    if (ctx_->names->exited(name, dm.source)) {
+      activate(name); // messages arrived while it stopped
+    }
+  }
+
+  // Passivates activations that got nothing for `passivate_after`: their
+  // state is kept here until the next message.
+  void sweep_idle() {
+    if (!ctx_->settings.passivate_after) {
+      return;
+    }
+    auto idle = ctx_->names->idle_since_last_sweep();
+    std::map<std::string, std::uint32_t> next;
+    for (auto& name : idle) {
+      auto n = idle_sweeps_[name] + 1;
+      if (sweep_interval() * n >= *ctx_->settings.passivate_after) {
+        export_actor(name, [this, name](std::string state, bool ok) {
+          if (ok) {
+            dormant_[name] = std::move(state);
+          }
+          count("troupe_cluster_passivations_total", stats_.passivations);
+        });
+      } else {
+        next[name] = n;
+      }
+    }
+    idle_sweeps_ = std::move(next);
+  }
+
+  std::chrono::milliseconds sweep_interval() const {
+    auto t = ctx_->settings.passivate_after.value_or(
+      std::chrono::milliseconds{60000});
+    return std::clamp(t / 4, std::chrono::milliseconds{50},
+                      std::chrono::milliseconds{30000});
+  }
+
+  void tick() {
+    retry_transfers();
+    release_stalled_incoming();
+    retry_early_messages(false);
+    auto now = clock_type::now();
+    std::erase_if(pending_,
+                  [now](const auto& kv) { return kv.second.deadline <= now; });
+    start_transfers();
+  }
+
+  std::vector<transfer_view> transfers() const {
+    std::vector<transfer_view> out;
+    for (const auto& [p, t] : transfers_) {
+      out.push_back({.partition = p,
+                     .epoch = t.epoch,
+                     .to = t.to,
+                     .exported = t.items.size(),
+                     .total = t.total,
+                     .sent = t.sent,
+                     .attempts = t.attempts});
+    }
+    return out;
+  }
+
+  caf::event_based_actor* self_;
+  context_ptr ctx_;
+  std::shared_ptr<spdlog::logger> log_;
+  caf::actor activations_;
+  routing_view view_;
+  std::uint64_t reported_epoch_ = 0;
+  std::map<std::uint32_t, transfer> transfers_;
+  // partition → (from, epoch, since)
+  std::map<std::uint32_t,
+           std::tuple<std::string, std::uint64_t, clock_type::time_point>>
+    incoming_;
+  std::set<std::tuple<std::string, std::uint64_t, std::uint32_t>> completed_;
+  std::map<std::string, std::string> dormant_;
+  std::map<caf::actor_addr, std::string> running_;
+  std::map<std::string, std::uint32_t> idle_sweeps_;
+  std::map<std::uint64_t, pending_reply> pending_;
+  std::uint64_t next_request_ = 0;
+  std::deque<early_message> early_;
+  routing_stats stats_;
+};
+
+caf::behavior router_state::make_behavior() {
+  self_->set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+  self_->request(ctx_->membership(), caf::infinite, view_atom::value)
+    .then([this](routing_view& v) { on_view(std::move(v)); });
+  auto tick_every = std::min(handoff_timeout() / 4, sweep_interval());
+  self_->delayed_send(self_, tick_every, router_tick_atom::value);
+  return {
+    [this](view_atom, routing_view& v) { on_view(std::move(v)); },
+    [this, tick_every](router_tick_atom) {
+      tick();
+      sweep_idle();
+      self_->delayed_send(self_, tick_every, router_tick_atom::value);
+    },
+    [this](payload_atom, const std::string& from, wire::route& r) {
+      std::visit(
+        [this, &from](auto& body) {
+          using T = std::decay_t<decltype(body)>;
+          if constexpr (std::is_same_v<T, wire::routed>) {
+            on_routed(from, std::move(body));
+          } else if constexpr (std::is_same_v<T, wire::route_reply>) {
+            on_reply(std::move(body));
+          } else if constexpr (std::is_same_v<T, wire::handoff_item>) {
+            on_item(from, std::move(body));
+          } else if constexpr (std::is_same_v<T, wire::handoff_done>) {
+            on_done(from, body);
+          } else {
+            on_ack(from, body);
+          }
+        },
+        r.body);
+    },
+    [this](route_send_atom, std::string& name, caf::message& msg) {
+      route({.name = std::move(name), .msg = std::move(msg)});
+    },
+    [this](route_req_atom, std::string& name, caf::message& msg) {
+      auto rp = self_->make_response_promise();
+      route({.name = std::move(name),
+             .msg = std::move(msg),
+             .sender = rp.source(),
+             .mid = rp.id()});
+    },
+    [this](activate_atom, const std::string& name) { activate(name); },
+    [this](transfers_atom) { return transfers(); },
+    [this](stats_atom) {
+      auto s = stats_;
+      s.running = ctx_->names->activations().size();
+      return s;
+    },
+  };
+}
+
+} // namespace
+
+caf::expected<caf::actor> spawn_router(caf::actor_system& sys,
+                                       const context_ptr& ctx,
+                                       const caf::actor& activations) {
+  auto hdl = sys.spawn([ctx, activations](caf::event_based_actor* self) {
+    auto st = std::make_shared<router_state>(self, ctx, activations);
+    self->attach_functor([st] {});
+    return st->make_behavior();
+  });
+  ctx->set_router(hdl);
+  return hdl;
+}
+
+// -- the client -----------------------------------------------------------------
+
+void router_client::register_kind(actor_kind kind) {
+  ctx_->kinds->add(std::move(kind));
+}
+
+caf::error router_client::send(const std::string& name, caf::message msg) {
+  if (!is_routable_name(name)) {
+    return caf::make_error(errc::invalid_name,
+                           "expected kind/key, got \"" + name + "\"");
+  }
+  auto view = ctx_->routing();
+  if (!view || view->current.empty()) {
+    return caf::make_error(errc::no_route, "no ring yet");
+  }
+  auto p = view->current.partition_of_name(name);
+  auto to = view->target(p);
+  if (to.empty()) {
+    return caf::make_error(errc::no_route, "no node available for " + name);
+  }
+  if (to == ctx_->node_id) {
+    // The fast path: straight into the actor's mailbox when it runs.
+    switch (ctx_->names->deliver(p, {.name = name, .msg = msg})) {
+      case delivery_outcome::delivered:
+      case delivery_outcome::buffered:
+        return {};
+      case delivery_outcome::activate:
+        caf::anon_send(ctx_->router(), activate_atom::value, name);
+        return {};
+      case delivery_outcome::not_here:
+        // Moved by a handoff since the view was read: the router knows.
+        break;
+    }
+    caf::anon_send(ctx_->router(), route_send_atom::value, name,
+                   std::move(msg));
+    return {};
+  }
+  auto bytes = serialize(*sys_, msg);
+  if (!bytes) {
+    return std::move(bytes.error());
+  }
+  caf::anon_send(ctx_->transport(), send_frame_atom::value, to,
+                 wire::frame{wire::route{wire::routed{
+                   .name = name,
+                   .message = std::move(*bytes),
+                   .epoch = view->current.epoch()}}});
+  return {};
+}
+
+caf::expected<caf::message> router_client::request(
+  const std::string& name, caf::message msg, std::chrono::milliseconds timeout) {
+  if (!is_routable_name(name)) {
+    return caf::make_error(errc::invalid_name,
+                           "expected kind/key, got \"" + name + "\"");
+  }
+  auto router = ctx_->router();
+  if (!router) {
+    return caf::make_error(errc::no_route, "the router is not running");
+  }
+  caf::scoped_actor self{*sys_};
+  caf::expected<caf::message> result{caf::message{}};
+  self->request(router, timeout, route_req_atom::value, name, std::move(msg))
+    .receive([&result](caf::error& err) { result = std::move(err); },
+             caf::others >> [&result](caf::message_view& x)
+               -> caf::result<caf::message> {
+               result = x.move_content_to_message();
+               return caf::message{};
+             });
+  return result;
+}
+
+caf::expected<std::string>
+router_client::owner_of(const std::string& name) const {
+  auto view = ctx_->routing();
+  if (!view || view->current.empty()) {
+    return caf::make_error(errc::no_route, "no ring yet");
+  }
+  return view->target(view->current.partition_of_name(name));
+}
+
+caf::expected<std::vector<transfer_view>> router_client::transfers() {
+  return actors::request_blocking<std::vector<transfer_view>>(
+    *sys_, ctx_->router(), transfers_atom::value);
+}
+
+caf::expected<routing_stats> router_client::stats() {
+  return actors::request_blocking<routing_stats>(*sys_, ctx_->router(),
+                                                 stats_atom::value);
+}
+
+} // namespace troupe::cluster

@@ -1,0 +1,123 @@
+// Routing by name: the router actor (name host, handoff) and the API that
+// sends to virtual actors by name from anywhere in the cluster.
+#pragma once
+
+#include "cluster/context.hpp"
+#include "cluster/ring.hpp"
+#include "cluster/virtual_actor.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
+#include <caf/message.hpp>
+
+namespace troupe::cluster {
+
+/// What routing decisions are made from: the ring and who may take traffic
+/// now (up, reachable, not draining). Published by the router.
+struct routing_view {
+  ring current;
+  std::set<std::string> available;
+  std::string self;
+
+  bool is_available(const std::string& id) const {
+    return available.count(id) > 0;
+  }
+  /// The node a message for `p` goes to (empty: none available).
+  std::string target(std::uint32_t p) const {
+    return current.route(p, [this](const std::string& id) {
+      return is_available(id);
+    });
+  }
+};
+
+/// Forwards a message may take before it is refused.
+inline constexpr std::uint8_t max_hops = 3;
+
+/// One partition on its way to another node.
+struct transfer_view {
+  std::uint32_t partition = 0;
+  std::uint64_t epoch = 0;
+  std::string to;
+  /// Actors exported so far and in all.
+  std::size_t exported = 0;
+  std::size_t total = 0;
+  /// Sent, waiting for the receiver's acknowledgement.
+  bool sent = false;
+  std::uint32_t attempts = 0;
+};
+
+/// Counters of the router (also in the metrics registry).
+struct routing_stats {
+  std::uint64_t delivered_locally = 0;
+  std::uint64_t sent_remote = 0;
+  std::uint64_t forwarded = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t activations = 0;
+  std::uint64_t passivations = 0;
+  std::uint64_t handoffs_out = 0;
+  std::uint64_t handoffs_in = 0;
+  std::size_t running = 0;
+};
+
+} // namespace troupe::cluster
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::routing_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<troupe::cluster::transfer_view>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::routing_stats)
+
+namespace troupe::cluster {
+
+/// Spawns the router: it asks the membership actor for the current view,
+/// publishes itself in `ctx` and starts activations under `activations`
+/// (a simple_one_for_one supervisor whose children `activation_spec`
+/// describes).
+caf::expected<caf::actor> spawn_router(caf::actor_system& sys,
+                                       const context_ptr& ctx,
+                                       const caf::actor& activations);
+
+/// Sends by name from code outside actors (any thread) or inside them.
+class router_client {
+public:
+  router_client(caf::actor_system& sys, context_ptr ctx)
+    : sys_(&sys), ctx_(std::move(ctx)) {}
+
+  /// Makes names `kind.kind/...` start with `kind.start` on this node.
+  void register_kind(actor_kind kind);
+
+  /// Sends `msg` to the actor named `name` (`kind/key`), wherever the ring
+  /// puts it. Messages from one sender to one name keep their order.
+  /// Errors: a name that is not `kind/key`, no ring yet, or no node
+  /// available; a message that cannot be serialized for another node.
+  caf::error send(const std::string& name, caf::message msg);
+
+  template <class... Ts>
+  caf::error send(const std::string& name, Ts&&... xs) {
+    return send(name, caf::make_message(std::forward<Ts>(xs)...));
+  }
+
+  /// Sends `msg` and waits for the reply (blocks; for use outside actors).
+  caf::expected<caf::message>
+  request(const std::string& name, caf::message msg,
+          std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+  /// The node that would get a message for `name` now (empty: none).
+  caf::expected<std::string> owner_of(const std::string& name) const;
+
+  /// Transfers in progress on this node.
+  caf::expected<std::vector<transfer_view>> transfers();
+  caf::expected<routing_stats> stats();
+
+private:
+  caf::actor_system* sys_;
+  context_ptr ctx_;
+};
+
+} // namespace troupe::cluster
