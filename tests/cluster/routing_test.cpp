@@ -271,7 +271,9 @@ TEST_CASE("a leaving node hands everything off before it exits") {
     REQUIRE_FALSE(
       c.at(0).router().send(counter(k), add_atom::value, std::int64_t{3}));
   }
-  REQUIRE(c.wait_for([&] { return rc.book->applied == 3 * names; }, 30s));
+  bool all = c.wait_for([&] { return rc.book->applied == 3 * names; }, 30s);
+  MESSAGE("applied " << rc.book->applied.load());
+  REQUIRE(all);
   REQUIRE_FALSE(c.at(4).cluster().leave());
   REQUIRE(c.wait_for([&] { return c.sees(0, 4, "removed"); }, 30s));
   c.stop(4);
