@@ -420,12 +420,11 @@ private:
         = std::chrono::duration_cast<std::chrono::milliseconds>(now - since);
     }
     auto ring_epoch = g_.state.current_ring().epoch();
-    auto done = leader_actions(
-      g_, me(),
-      {.down_after = ctx_->settings.down_after,
-       .claim = {.ring_size = ctx_->settings.ring_size,
-                 .target_n = ctx_->settings.target_n}},
-      unreachable_for);
+    auto done = leader_actions(g_, me(),
+                               {.down_after = ctx_->settings.down_after,
+                                .claim = {.ring_size = ctx_->settings.ring_size,
+                                          .target_n = ctx_->settings.target_n}},
+                               unreachable_for);
     if (!done.empty() || g_.state.current_ring().epoch() != ring_epoch) {
       after_change();
     }

@@ -5,8 +5,8 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,10 +30,10 @@ struct delivery {
 
 /// What `name_table::deliver` did.
 enum class delivery_outcome {
-  delivered,   ///< in the actor's mailbox
-  buffered,    ///< waits for an activation or a handoff
-  activate,    ///< buffered, and the name needs an activation
-  not_here,    ///< its partition has moved away: route it again
+  delivered, ///< in the actor's mailbox
+  buffered,  ///< waits for an activation or a handoff
+  activate,  ///< buffered, and the name needs an activation
+  not_here,  ///< its partition has moved away: route it again
 };
 
 class name_table {

@@ -35,8 +35,8 @@ std::string_view kind_of_name(std::string_view name) {
 
 bool is_routable_name(std::string_view name) {
   auto slash = name.find('/');
-  return slash != std::string_view::npos && slash > 0
-         && slash + 1 < name.size() && name.size() <= wire::max_name_bytes;
+  return slash != std::string_view::npos && slash > 0 && slash + 1 < name.size()
+         && name.size() <= wire::max_name_bytes;
 }
 
 namespace {
@@ -164,9 +164,8 @@ private:
     view_ = std::move(v);
     ctx_->set_routing(std::make_shared<const routing_view>(view_));
     if (new_ring) {
-      log_->info("event=ring.changed epoch={} partitions={} owners={}",
-                 epoch(), view_.current.size(),
-                 view_.current.members().size());
+      log_->info("event=ring.changed epoch={} partitions={} owners={}", epoch(),
+                 view_.current.size(), view_.current.members().size());
       plan_ownership_transfers();
     }
     release_stalled_incoming();
@@ -201,7 +200,7 @@ private:
       bool late = now - since > 3 * handoff_timeout();
       if (gone || late) {
         log_->warn("event=handoff.give_up partition={} from={} reason={}",
-                      i->first, from, gone ? "unavailable" : "timeout");
+                   i->first, from, gone ? "unavailable" : "timeout");
         release(i->first);
         i = incoming_.erase(i);
       } else {
@@ -324,23 +323,23 @@ private:
     log_->info("event=handoff.start partition={} epoch={} to={} actors={}",
                t.partition, t.epoch, t.to, t.total);
     for (const auto& [name, a] : actors) {
-      export_actor(name, [this, p = t.partition,
-                                       name](std::string state, bool ok) {
-        auto i = transfers_.find(p);
-        if (i == transfers_.end()) {
-          return;
-        }
-        auto& tr = i->second;
-        if (ok) {
-          tr.items.push_back({.epoch = tr.epoch,
-                              .partition = p,
-                              .name = name,
-                              .state = std::move(state)});
-        }
-        if (--tr.exporting == 0) {
-          finish_export(tr);
-        }
-      });
+      export_actor(name,
+                   [this, p = t.partition, name](std::string state, bool ok) {
+                     auto i = transfers_.find(p);
+                     if (i == transfers_.end()) {
+                       return;
+                     }
+                     auto& tr = i->second;
+                     if (ok) {
+                       tr.items.push_back({.epoch = tr.epoch,
+                                           .partition = p,
+                                           .name = name,
+                                           .state = std::move(state)});
+                     }
+                     if (--tr.exporting == 0) {
+                       finish_export(tr);
+                     }
+                   });
       ++t.exporting;
     }
     if (t.exporting == 0) {
@@ -364,7 +363,7 @@ private:
         },
         [this, a, name, done](caf::error& err) mutable {
           log_->warn("event=handoff.export_failed name={} reason={}", name,
-                        self_->system().render(err));
+                     self_->system().render(err));
           self_->send_exit(a, caf::exit_reason::user_shutdown);
           done({}, false);
         });
@@ -393,10 +392,10 @@ private:
     for (auto& d : ctx_->names->move_out(t.partition)) {
       forward_delivery(t.to, std::move(d), true);
     }
-    send_route(t.to, {wire::handoff_done{.epoch = t.epoch,
-                                         .partition = t.partition,
-                                         .items = static_cast<std::uint32_t>(
-                                           t.items.size())}});
+    send_route(t.to, {wire::handoff_done{
+                       .epoch = t.epoch,
+                       .partition = t.partition,
+                       .items = static_cast<std::uint32_t>(t.items.size())}});
     t.sent = true;
     t.sent_at = clock_type::now();
     ++t.attempts;
@@ -426,8 +425,8 @@ private:
       }
       auto to = view_.target(p);
       log_->warn("event=handoff.retry partition={} epoch={} to={} "
-                    "attempt={}",
-                    p, t.epoch, to, t.attempts + 1);
+                 "attempt={}",
+                 p, t.epoch, to, t.attempts + 1);
       if (to.empty() || to == me()) {
         for (auto& item : t.items) {
           dormant_[item.name] = std::move(item.state);
@@ -449,8 +448,9 @@ private:
       t.sent_at = now;
       ++t.attempts;
     }
-    std::erase_if(transfers_,
-                  [](const auto& kv) { return kv.second.sent && kv.second.to.empty(); });
+    std::erase_if(transfers_, [](const auto& kv) {
+      return kv.second.sent && kv.second.to.empty();
+    });
   }
 
   // -- incoming handoff -----------------------------------------------------
@@ -468,8 +468,8 @@ private:
   }
 
   void on_done(const std::string& from, const wire::handoff_done& d) {
-    send_route(from, {wire::handoff_ack{.epoch = d.epoch,
-                                        .partition = d.partition}});
+    send_route(from,
+               {wire::handoff_ack{.epoch = d.epoch, .partition = d.partition}});
     if (!completed_.insert({from, d.epoch, d.partition}).second) {
       return;
     }
@@ -529,8 +529,7 @@ private:
     }
   }
 
-  void forward_delivery(const std::string& to, delivery d,
-                        bool from_previous) {
+  void forward_delivery(const std::string& to, delivery d, bool from_previous) {
     auto bytes = serialize(self_->system(), d.msg);
     if (!bytes) {
       count("troupe_cluster_route_failed_total", stats_.failed);
@@ -544,8 +543,8 @@ private:
     if (d.sender && d.mid.is_request()) {
       r.origin = me();
       r.request_id = ++next_request_;
-      pending_[r.request_id]
-        = {d.sender, d.mid, clock_type::now() + relay_lifetime};
+      pending_[r.request_id] = {d.sender, d.mid,
+                                clock_type::now() + relay_lifetime};
     }
     count("troupe_cluster_route_remote_total", stats_.sent_remote);
     send_route(to, {std::move(r)});
@@ -553,8 +552,8 @@ private:
 
   void on_routed(const std::string& from, wire::routed r) {
     if (r.epoch > epoch()) {
-      early_.push_back({from, std::move(r),
-                        clock_type::now() + handoff_timeout()});
+      early_.push_back(
+        {from, std::move(r), clock_type::now() + handoff_timeout()});
       return;
     }
     if (view_.current.empty()) {
@@ -570,13 +569,12 @@ private:
     auto msg = deserialize(self_->system(), r.message);
     if (!msg) {
       log_->warn("event=route.bad_message from={} name={} reason={}", from,
-                    r.name, self_->system().render(msg.error()));
+                 r.name, self_->system().render(msg.error()));
       send_error(r, msg.error());
       return;
     }
-    delivery d{.name = r.name,
-               .msg = std::move(*msg),
-               .from_previous = r.from_previous};
+    delivery d{
+      .name = r.name, .msg = std::move(*msg), .from_previous = r.from_previous};
     if (!r.origin.empty() && r.request_id != 0) {
       d.sender = caf::actor_cast<caf::strong_actor_ptr>(
         spawn_relay(r.origin, r.request_id));
@@ -590,8 +588,7 @@ private:
     if (to.empty()) {
       err = caf::make_error(errc::no_route, "no node available for " + r.name);
     } else if (r.hops >= max_hops) {
-      log_->warn("event=route.hops_exhausted name={} hops={}", r.name,
-                    r.hops);
+      log_->warn("event=route.hops_exhausted name={} hops={}", r.name, r.hops);
       err = caf::make_error(errc::too_many_hops,
                             fmt::format("{} after {} hops", r.name, r.hops));
     }
@@ -608,9 +605,9 @@ private:
 
   void send_error(const wire::routed& r, const caf::error& err) {
     if (!r.origin.empty() && r.request_id != 0) {
-      send_route(r.origin, {wire::route_reply{
-                             .request_id = r.request_id,
-                             .error = self_->system().render(err)}});
+      send_route(r.origin,
+                 {wire::route_reply{.request_id = r.request_id,
+                                    .error = self_->system().render(err)}});
     }
   }
 
@@ -697,7 +694,8 @@ private:
       dormant_.erase(i);
     }
     self_
-      ->request(activations_, caf::infinite, supervision::start_child_atom::value,
+      ->request(activations_, caf::infinite,
+                supervision::start_child_atom::value,
                 caf::make_message(name, state))
       .then(
         [this, name](caf::actor& a) {
@@ -707,8 +705,8 @@ private:
           ctx_->names->activated(name, a);
         },
         [this, name](caf::error& err) {
-          log_->warn("event=route.activation_failed name={} reason={}",
-                        name, self_->system().render(err));
+          log_->warn("event=route.activation_failed name={} reason={}", name,
+                     self_->system().render(err));
           for (auto& d : ctx_->names->activation_failed(name)) {
             count("troupe_cluster_route_failed_total", stats_.failed);
             fail(d, err);
@@ -869,7 +867,8 @@ caf::expected<caf::actor> spawn_router(caf::actor_system& sys,
   return hdl;
 }
 
-// -- the client -----------------------------------------------------------------
+// -- the client
+// -----------------------------------------------------------------
 
 void router_client::register_kind(actor_kind kind) {
   ctx_->kinds->add(std::move(kind));
@@ -910,16 +909,17 @@ caf::error router_client::send(const std::string& name, caf::message msg) {
   if (!bytes) {
     return std::move(bytes.error());
   }
-  caf::anon_send(ctx_->transport(), send_frame_atom::value, to,
-                 wire::frame{wire::route{wire::routed{
-                   .name = name,
-                   .message = std::move(*bytes),
-                   .epoch = view->current.epoch()}}});
+  caf::anon_send(
+    ctx_->transport(), send_frame_atom::value, to,
+    wire::frame{wire::route{wire::routed{.name = name,
+                                         .message = std::move(*bytes),
+                                         .epoch = view->current.epoch()}}});
   return {};
 }
 
-caf::expected<caf::message> router_client::request(
-  const std::string& name, caf::message msg, std::chrono::milliseconds timeout) {
+caf::expected<caf::message>
+router_client::request(const std::string& name, caf::message msg,
+                       std::chrono::milliseconds timeout) {
   if (!is_routable_name(name)) {
     return caf::make_error(errc::invalid_name,
                            "expected kind/key, got \"" + name + "\"");
@@ -932,8 +932,8 @@ caf::expected<caf::message> router_client::request(
   caf::expected<caf::message> result{caf::message{}};
   self->request(router, timeout, route_req_atom::value, name, std::move(msg))
     .receive([&result](caf::error& err) { result = std::move(err); },
-             caf::others >> [&result](caf::message_view& x)
-               -> caf::result<caf::message> {
+             caf::others >>
+               [&result](caf::message_view& x) -> caf::result<caf::message> {
                result = x.move_content_to_message();
                return caf::message{};
              });

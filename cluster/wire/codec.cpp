@@ -303,8 +303,8 @@ struct reader {
       out.reserve(xs.size());
       for (auto i : xs) {
         if (i >= nodes.size()) {
-          throw bad_input(fmt::format("ring owner index {} is out of range",
-                                      i));
+          throw bad_input(
+            fmt::format("ring owner index {} is out of range", i));
         }
         out.push_back(nodes[i]);
       }
@@ -344,10 +344,9 @@ struct reader {
            .version = r.getVersion(),
            .unreachable = r.getUnreachable()};
     }
-    return {.state = membership::from_parts(std::move(members),
-                                            std::move(reach),
-                                            version(m.getVersion()),
-                                            read(m.getRing())),
+    return {.state = membership::from_parts(
+              std::move(members), std::move(reach), version(m.getVersion()),
+              read(m.getRing())),
             .seen = ids(g.getSeen())};
   }
 
@@ -408,8 +407,8 @@ struct reader {
       }
       case Route::Body::ACK: {
         auto h = b.getAck();
-        return {handoff_ack{.epoch = h.getEpoch(),
-                            .partition = h.getPartition()}};
+        return {
+          handoff_ack{.epoch = h.getEpoch(), .partition = h.getPartition()}};
       }
     }
     throw bad_input(fmt::format("route body {} is unknown",
@@ -502,9 +501,9 @@ bool is_node_id(const std::string& id) {
 
 std::string kind_of(const frame& f) {
   static constexpr const char* names[]
-    = {"hello",     "auth",          "digest",  "state",   "state_request",
-       "heartbeat", "heartbeat_ack", "goodbye", "payload", "route",
-       "unknown"};
+    = {"hello",         "auth",      "digest",        "state",
+       "state_request", "heartbeat", "heartbeat_ack", "goodbye",
+       "payload",       "route",     "unknown"};
   return names[f.index()];
 }
 

@@ -17,7 +17,7 @@ struct routed {
   std::string message{}; ///< serialized by CAF
   std::uint8_t hops = 0;
   std::uint64_t epoch = 0;
-  std::string origin{};          ///< requests only: the requester's node id
+  std::string origin{};         ///< requests only: the requester's node id
   std::uint64_t request_id = 0; ///< 0: a send
   bool from_previous = false;
   friend bool operator==(const routed&, const routed&) = default;

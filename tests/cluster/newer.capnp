@@ -30,6 +30,8 @@ struct Frame {
     heartbeatAck @7 :W.Heartbeat;
     goodbye @8 :Void;
     payload @9 :W.Payload;
-    ping @10 :Text;
+    # (route @10 in the current schema; unused here)
+    route @10 :Void;
+    ping @11 :Text;
   }
 }

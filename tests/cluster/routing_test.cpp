@@ -33,32 +33,30 @@ struct ledger {
 // A counter: starts from the state it is given, exports its count.
 cluster::actor_kind counter_kind(std::shared_ptr<ledger> book,
                                  std::size_t node_index) {
-  return {.kind = "counter",
-          .start = [book, node_index](caf::actor_system& sys,
-                                      const std::string& name,
-                                      const std::string& state) {
-            {
-              std::lock_guard<std::mutex> guard{book->mtx};
-              book->activations[name].push_back(node_index);
-            }
-            std::int64_t start = state.empty() ? 0 : std::stoll(state);
-            return sys.spawn([book, start](caf::event_based_actor*) {
-              auto count = std::make_shared<std::int64_t>(start);
-              return caf::behavior{
-                [book, count](add_atom, std::int64_t n) {
-                  *count += n;
-                  book->applied += n;
-                },
-                [count](get_atom) { return *count; },
-                [count](cluster::handoff_atom) {
-                  return std::to_string(*count);
-                },
-                [count](cluster::handoff_atom, const std::string& more) {
-                  *count += std::stoll(more);
-                },
-              };
-            });
-          }};
+  return {
+    .kind = "counter",
+    .start = [book, node_index](caf::actor_system& sys, const std::string& name,
+                                const std::string& state) {
+      {
+        std::lock_guard<std::mutex> guard{book->mtx};
+        book->activations[name].push_back(node_index);
+      }
+      std::int64_t start = state.empty() ? 0 : std::stoll(state);
+      return sys.spawn([book, start](caf::event_based_actor*) {
+        auto count = std::make_shared<std::int64_t>(start);
+        return caf::behavior{
+          [book, count](add_atom, std::int64_t n) {
+            *count += n;
+            book->applied += n;
+          },
+          [count](get_atom) { return *count; },
+          [count](cluster::handoff_atom) { return std::to_string(*count); },
+          [count](cluster::handoff_atom, const std::string& more) {
+            *count += std::stoll(more);
+          },
+        };
+      });
+    }};
 }
 
 struct routed_cluster {
@@ -90,8 +88,8 @@ struct routed_cluster {
   }
 
   std::int64_t get(std::size_t from, const std::string& name) {
-    auto reply = c.at(from).router().request(name, caf::make_message(
-                                                     get_atom::value));
+    auto reply
+      = c.at(from).router().request(name, caf::make_message(get_atom::value));
     REQUIRE_MESSAGE(reply, caf::to_string(reply.error()));
     REQUIRE(reply->match_elements<std::int64_t>());
     return reply->get_as<std::int64_t>(0);
@@ -124,19 +122,18 @@ TEST_CASE("10,000 names sent from every node each reach one activation") {
   for (std::size_t i = 0; i < 5 && !all; ++i) {
     auto st = c.at(i).router().stats();
     MESSAGE("node " << i << " local=" << st->delivered_locally
-                    << " remote=" << st->sent_remote
-                    << " fwd=" << st->forwarded << " failed=" << st->failed
-                    << " activations=" << st->activations
-                    << " running=" << st->running);
+                    << " remote=" << st->sent_remote << " fwd=" << st->forwarded
+                    << " failed=" << st->failed << " activations="
+                    << st->activations << " running=" << st->running);
   }
   MESSAGE("applied " << rc.book->applied.load());
   for (std::size_t i = 0; i < 5 && !all; ++i) {
     auto v = c.at(i).cluster().context()->routing();
-    MESSAGE("node " << i << " epoch=" << v->current.epoch() << " avail="
-                    << v->available.size() << " members="
-                    << v->current.members().size() << " owner0="
-                    << v->current.owner(0) << " owner63="
-                    << v->current.owner(63));
+    MESSAGE("node " << i << " epoch=" << v->current.epoch()
+                    << " avail=" << v->available.size()
+                    << " members=" << v->current.members().size()
+                    << " owner0=" << v->current.owner(0)
+                    << " owner63=" << v->current.owner(63));
   }
   REQUIRE(all);
   auto router = c.at(0).router();
