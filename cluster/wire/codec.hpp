@@ -95,9 +95,9 @@ struct unknown_frame {
   friend bool operator==(const unknown_frame&, const unknown_frame&) = default;
 };
 
-using frame = std::variant<hello, auth, digest, state, state_request, heartbeat,
-                           heartbeat_ack, goodbye, payload, route,
-                           unknown_frame>;
+using frame
+  = std::variant<hello, auth, digest, state, state_request, heartbeat,
+                 heartbeat_ack, goodbye, payload, route, unknown_frame>;
 
 /// A short name of the frame's kind, for logs.
 std::string kind_of(const frame& f);
