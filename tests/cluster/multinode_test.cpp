@@ -270,7 +270,7 @@ TEST_CASE("a crashed gossip actor comes back and the membership is kept") {
   ts::supervisor_client sup{c.at(0).system(), top};
   auto kids = sup.which_children();
   REQUIRE(kids);
-  REQUIRE(kids->size() == 3);
+  REQUIRE(kids->size() == 5);
   auto gossip = kids->at(2);
   REQUIRE(gossip.id == "gossip");
   caf::anon_send_exit(gossip.handle, caf::exit_reason::kill);
