@@ -2,7 +2,7 @@
 #pragma once
 
 #include "cluster/cluster_app.hpp"
-#include "cluster/router.hpp"
+#include "cluster/router_client.hpp"
 #include "runtime/config.hpp"
 #include "runtime/identity.hpp"
 #include "runtime/logging.hpp"

@@ -13,7 +13,7 @@ void name_table::enqueue(const caf::actor& a, delivery&& d) {
              nullptr);
 }
 
-delivery_outcome name_table::deliver(std::uint32_t p, delivery d) {
+delivery_outcome name_table::deliver(std::uint32_t p, delivery&& d) {
   std::lock_guard<std::mutex> guard{mtx_};
   return deliver_locked(p, std::move(d));
 }

@@ -39,8 +39,8 @@ enum class delivery_outcome {
 class name_table {
 public:
   /// Delivers `d` (for partition `p`) to the running activation, or
-  /// buffers it.
-  delivery_outcome deliver(std::uint32_t p, delivery d);
+  /// buffers it. On `not_here`, `d` is left as it was, to be routed again.
+  delivery_outcome deliver(std::uint32_t p, delivery&& d);
 
   // -- the router's side ------------------------------------------------------
 

@@ -3,76 +3,28 @@
 // its own, and moves actors' state when partitions change hands.
 #include "cluster/router.hpp"
 
-#include "actors/blocking_request.hpp"
-#include "actors/crash_report.hpp"
 #include "cluster/atoms.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/message_bytes.hpp"
 #include "cluster/name_table.hpp"
 #include "cluster/transport.hpp"
 #include "cluster/wire/codec.hpp"
 #include "supervision/atoms.hpp"
 
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
+#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/mailbox_element.hpp>
-#include <caf/others.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
-#include <deque>
 #include <map>
 #include <set>
 
 namespace troupe::cluster {
 
-std::string_view kind_of_name(std::string_view name) {
-  auto slash = name.find('/');
-  return slash == std::string_view::npos ? std::string_view{}
-                                         : name.substr(0, slash);
-}
-
-bool is_routable_name(std::string_view name) {
-  auto slash = name.find('/');
-  return slash != std::string_view::npos && slash > 0 && slash + 1 < name.size()
-         && name.size() <= wire::max_name_bytes;
-}
-
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-caf::expected<std::string> serialize(caf::actor_system& sys,
-                                     const caf::message& msg) {
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  if (auto err = sink(const_cast<caf::message&>(msg))) {
-    return caf::make_error(errc::serialization_failed,
-                           "message: " + sys.render(err));
-  }
-  return std::string{buf.begin(), buf.end()};
-}
-
-caf::expected<caf::message> deserialize(caf::actor_system& sys,
-                                        const std::string& bytes) {
-  caf::message msg;
-  try {
-    caf::binary_deserializer source{sys, bytes.data(), bytes.size()};
-    if (auto err = source(msg)) {
-      return caf::make_error(errc::serialization_failed,
-                             "message: " + sys.render(err));
-    }
-    if (source.remaining() != 0) {
-      return caf::make_error(errc::serialization_failed,
-                             "trailing bytes after the message");
-    }
-  } catch (const std::exception& e) {
-    return caf::make_error(errc::serialization_failed,
-                           std::string{"message: "} + e.what());
-  }
-  return msg;
-}
 
 // Sends a reply (or an error) to a requester that waits with `mid`.
 void reply_to(const caf::strong_actor_ptr& sender, caf::message_id mid,
@@ -167,10 +119,13 @@ private:
       log_->info("event=ring.changed epoch={} partitions={} owners={}", epoch(),
                  view_.current.size(), view_.current.members().size());
       plan_ownership_transfers();
+      // Transfers of earlier rings cannot matter any more.
+      std::erase_if(completed_,
+                    [this](const auto& k) { return std::get<1>(k) < epoch(); });
     }
     release_stalled_incoming();
     plan_fallback_transfers();
-    retry_early_messages(false);
+    retry_early_messages();
     start_transfers();
   }
 
@@ -184,7 +139,9 @@ private:
       }
       ctx_->names->move_in(p);
       const auto& prev = r.previous_owner(p);
-      if (prev != me() && v.is_available(prev)) {
+      // The previous owner may have seen the ring first and be done.
+      bool done = completed_.count({prev, r.epoch(), p}) > 0;
+      if (prev != me() && v.is_available(prev) && !done) {
         ctx_->names->hold(p);
         incoming_[p] = {prev, r.epoch(), clock_type::now()};
       }
@@ -292,8 +249,19 @@ private:
     }
   }
 
+  // Where a transfer goes: the new owner when the ring moved the partition
+  // (it holds the partition's messages until this node's "done", even if
+  // some view calls it unreachable), otherwise the partition's target.
+  std::string destination(const transfer& t) const {
+    const auto& owner = view_.current.owner(t.partition);
+    if (t.ownership && owner != me()) {
+      return owner;
+    }
+    return view_.target(t.partition);
+  }
+
   void start_transfer(transfer& t) {
-    t.to = view_.target(t.partition);
+    t.to = destination(t);
     if (t.to.empty() || t.to == me()) {
       // Nobody to give it to (or it came back): keep it.
       auto p = t.partition;
@@ -372,8 +340,7 @@ private:
   // Items, then what waited meanwhile (forwarded), then done: the receiver
   // sees them in this order over the one connection.
   void finish_export(transfer& t) {
-    auto now_to = view_.target(t.partition);
-    if (now_to == me()) {
+    if (destination(t) == me()) {
       // The partition came back while its actors were exported: keep them.
       auto p = t.partition;
       for (auto& item : t.items) {
@@ -423,7 +390,7 @@ private:
       if (!t.sent || now - t.sent_at < handoff_timeout()) {
         continue;
       }
-      auto to = view_.target(p);
+      auto to = destination(t);
       log_->warn("event=handoff.retry partition={} epoch={} to={} "
                  "attempt={}",
                  p, t.epoch, to, t.attempts + 1);
@@ -448,9 +415,12 @@ private:
       t.sent_at = now;
       ++t.attempts;
     }
-    std::erase_if(transfers_, [](const auto& kv) {
+    auto dropped = std::erase_if(transfers_, [](const auto& kv) {
       return kv.second.sent && kv.second.to.empty();
     });
+    if (dropped > 0) {
+      report_handed_off();
+    }
   }
 
   // -- incoming handoff -----------------------------------------------------
@@ -506,7 +476,6 @@ private:
 
   void deliver_here(std::uint32_t p, delivery d) {
     auto name = d.name;
-    auto copy = d;
     switch (ctx_->names->deliver(p, std::move(d))) {
       case delivery_outcome::activate:
         activate(name);
@@ -522,15 +491,15 @@ private:
     log_->debug("event=route.moved name={} partition={}", name, p);
     auto to = view_.target(p);
     if (to != me() && !to.empty()) {
-      forward_delivery(to, std::move(copy), false);
+      forward_delivery(to, std::move(d), false);
     } else {
       ctx_->names->move_in(p);
-      deliver_here(p, std::move(copy));
+      deliver_here(p, std::move(d));
     }
   }
 
   void forward_delivery(const std::string& to, delivery d, bool from_previous) {
-    auto bytes = serialize(self_->system(), d.msg);
+    auto bytes = to_bytes(self_->system(), d.msg);
     if (!bytes) {
       count("troupe_cluster_route_failed_total", stats_.failed);
       fail(d, std::move(bytes.error()));
@@ -566,7 +535,7 @@ private:
       forward_routed(std::move(r), to);
       return;
     }
-    auto msg = deserialize(self_->system(), r.message);
+    auto msg = from_bytes(self_->system(), r.message);
     if (!msg) {
       log_->warn("event=route.bad_message from={} name={} reason={}", from,
                  r.name, self_->system().render(msg.error()));
@@ -629,7 +598,7 @@ private:
           auto msg = x.move_content_to_message();
           if (msg.match_elements<caf::error>()) {
             answer({.error = r->system().render(msg.get_as<caf::error>(0))});
-          } else if (auto bytes = serialize(r->system(), msg)) {
+          } else if (auto bytes = to_bytes(r->system(), msg)) {
             answer({.message = std::move(*bytes)});
           } else {
             answer({.error = r->system().render(bytes.error())});
@@ -652,26 +621,24 @@ private:
                caf::make_message(caf::make_error(errc::no_route, r.error)));
       return;
     }
-    auto msg = deserialize(self_->system(), r.message);
+    auto msg = from_bytes(self_->system(), r.message);
     reply_to(p.sender, p.mid,
              msg ? std::move(*msg) : caf::make_message(std::move(msg.error())));
   }
 
-  void retry_early_messages(bool all) {
+  // Messages routed by a newer ring than ours go on once our ring has
+  // caught up, or after a handoff timeout by the ring we have.
+  void retry_early_messages() {
     auto now = clock_type::now();
-    std::deque<early_message> keep;
-    auto ready = std::move(early_);
+    auto waiting = std::move(early_);
     early_.clear();
-    for (auto& e : ready) {
-      if (all || e.msg.epoch <= epoch() || now >= e.deadline) {
+    for (auto& e : waiting) {
+      if (e.msg.epoch <= epoch() || now >= e.deadline) {
         e.msg.epoch = std::min(e.msg.epoch, epoch());
         on_routed(e.from, std::move(e.msg));
       } else {
-        keep.push_back(std::move(e));
+        early_.push_back(std::move(e));
       }
-    }
-    for (auto& e : keep) {
-      early_.push_back(std::move(e));
     }
   }
 
@@ -760,7 +727,7 @@ private:
   void tick() {
     retry_transfers();
     release_stalled_incoming();
-    retry_early_messages(false);
+    retry_early_messages();
     auto now = clock_type::now();
     std::erase_if(pending_,
                   [now](const auto& kv) { return kv.second.deadline <= now; });
@@ -798,7 +765,7 @@ private:
   std::map<std::string, std::uint32_t> idle_sweeps_;
   std::map<std::uint64_t, pending_reply> pending_;
   std::uint64_t next_request_ = 0;
-  std::deque<early_message> early_;
+  std::vector<early_message> early_;
   routing_stats stats_;
 };
 
@@ -848,6 +815,7 @@ caf::behavior router_state::make_behavior() {
     [this](stats_atom) {
       auto s = stats_;
       s.running = ctx_->names->activations().size();
+      s.awaiting = incoming_.size();
       return s;
     },
   };
@@ -865,98 +833,6 @@ caf::expected<caf::actor> spawn_router(caf::actor_system& sys,
   });
   ctx->set_router(hdl);
   return hdl;
-}
-
-// -- the client
-// -----------------------------------------------------------------
-
-void router_client::register_kind(actor_kind kind) {
-  ctx_->kinds->add(std::move(kind));
-}
-
-caf::error router_client::send(const std::string& name, caf::message msg) {
-  if (!is_routable_name(name)) {
-    return caf::make_error(errc::invalid_name,
-                           "expected kind/key, got \"" + name + "\"");
-  }
-  auto view = ctx_->routing();
-  if (!view || view->current.empty()) {
-    return caf::make_error(errc::no_route, "no ring yet");
-  }
-  auto p = view->current.partition_of_name(name);
-  auto to = view->target(p);
-  if (to.empty()) {
-    return caf::make_error(errc::no_route, "no node available for " + name);
-  }
-  if (to == ctx_->node_id) {
-    // The fast path: straight into the actor's mailbox when it runs.
-    switch (ctx_->names->deliver(p, {.name = name, .msg = msg})) {
-      case delivery_outcome::delivered:
-      case delivery_outcome::buffered:
-        return {};
-      case delivery_outcome::activate:
-        caf::anon_send(ctx_->router(), activate_atom::value, name);
-        return {};
-      case delivery_outcome::not_here:
-        // Moved by a handoff since the view was read: the router knows.
-        break;
-    }
-    caf::anon_send(ctx_->router(), route_send_atom::value, name,
-                   std::move(msg));
-    return {};
-  }
-  auto bytes = serialize(*sys_, msg);
-  if (!bytes) {
-    return std::move(bytes.error());
-  }
-  caf::anon_send(
-    ctx_->transport(), send_frame_atom::value, to,
-    wire::frame{wire::route{wire::routed{.name = name,
-                                         .message = std::move(*bytes),
-                                         .epoch = view->current.epoch()}}});
-  return {};
-}
-
-caf::expected<caf::message>
-router_client::request(const std::string& name, caf::message msg,
-                       std::chrono::milliseconds timeout) {
-  if (!is_routable_name(name)) {
-    return caf::make_error(errc::invalid_name,
-                           "expected kind/key, got \"" + name + "\"");
-  }
-  auto router = ctx_->router();
-  if (!router) {
-    return caf::make_error(errc::no_route, "the router is not running");
-  }
-  caf::scoped_actor self{*sys_};
-  caf::expected<caf::message> result{caf::message{}};
-  self->request(router, timeout, route_req_atom::value, name, std::move(msg))
-    .receive([&result](caf::error& err) { result = std::move(err); },
-             caf::others >>
-               [&result](caf::message_view& x) -> caf::result<caf::message> {
-               result = x.move_content_to_message();
-               return caf::message{};
-             });
-  return result;
-}
-
-caf::expected<std::string>
-router_client::owner_of(const std::string& name) const {
-  auto view = ctx_->routing();
-  if (!view || view->current.empty()) {
-    return caf::make_error(errc::no_route, "no ring yet");
-  }
-  return view->target(view->current.partition_of_name(name));
-}
-
-caf::expected<std::vector<transfer_view>> router_client::transfers() {
-  return actors::request_blocking<std::vector<transfer_view>>(
-    *sys_, ctx_->router(), transfers_atom::value);
-}
-
-caf::expected<routing_stats> router_client::stats() {
-  return actors::request_blocking<routing_stats>(*sys_, ctx_->router(),
-                                                 stats_atom::value);
 }
 
 } // namespace troupe::cluster

@@ -1,5 +1,5 @@
-// Routing by name: the router actor (name host, handoff) and the API that
-// sends to virtual actors by name from anywhere in the cluster.
+// Routing by name: the router actor, one per node (name host, handoff),
+// and what it reports.
 #pragma once
 
 #include "cluster/context.hpp"
@@ -65,6 +65,8 @@ struct routing_stats {
   std::uint64_t handoffs_out = 0;
   std::uint64_t handoffs_in = 0;
   std::size_t running = 0;
+  /// Partitions this node has gained and waits to be handed.
+  std::size_t awaiting = 0;
 };
 
 } // namespace troupe::cluster
@@ -82,42 +84,5 @@ namespace troupe::cluster {
 caf::expected<caf::actor> spawn_router(caf::actor_system& sys,
                                        const context_ptr& ctx,
                                        const caf::actor& activations);
-
-/// Sends by name from code outside actors (any thread) or inside them.
-class router_client {
-public:
-  router_client(caf::actor_system& sys, context_ptr ctx)
-    : sys_(&sys), ctx_(std::move(ctx)) {}
-
-  /// Makes names `kind.kind/...` start with `kind.start` on this node.
-  void register_kind(actor_kind kind);
-
-  /// Sends `msg` to the actor named `name` (`kind/key`), wherever the ring
-  /// puts it. Messages from one sender to one name keep their order.
-  /// Errors: a name that is not `kind/key`, no ring yet, or no node
-  /// available; a message that cannot be serialized for another node.
-  caf::error send(const std::string& name, caf::message msg);
-
-  template <class... Ts>
-  caf::error send(const std::string& name, Ts&&... xs) {
-    return send(name, caf::make_message(std::forward<Ts>(xs)...));
-  }
-
-  /// Sends `msg` and waits for the reply (blocks; for use outside actors).
-  caf::expected<caf::message>
-  request(const std::string& name, caf::message msg,
-          std::chrono::milliseconds timeout = std::chrono::seconds{5});
-
-  /// The node that would get a message for `name` now (empty: none).
-  caf::expected<std::string> owner_of(const std::string& name) const;
-
-  /// Transfers in progress on this node.
-  caf::expected<std::vector<transfer_view>> transfers();
-  caf::expected<routing_stats> stats();
-
-private:
-  caf::actor_system* sys_;
-  context_ptr ctx_;
-};
 
 } // namespace troupe::cluster

@@ -258,7 +258,8 @@ bool cluster_harness::ring_settled() {
       }
     }
     auto transfers = at(i).router().transfers();
-    if (!transfers || !transfers->empty()) {
+    auto stats = at(i).router().stats();
+    if (!transfers || !transfers->empty() || !stats || stats->awaiting > 0) {
       return false;
     }
   }

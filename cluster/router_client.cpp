@@ -1,0 +1,107 @@
+// Sending to virtual actors by name from outside the router.
+#include "cluster/router_client.hpp"
+
+#include "actors/blocking_request.hpp"
+#include "cluster/atoms.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/message_bytes.hpp"
+#include "cluster/name_table.hpp"
+#include "cluster/transport.hpp"
+
+#include <caf/others.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+namespace troupe::cluster {
+
+void router_client::register_kind(actor_kind kind) {
+  ctx_->kinds->add(std::move(kind));
+}
+
+caf::error router_client::send(const std::string& name, caf::message msg) {
+  if (!is_routable_name(name)) {
+    return caf::make_error(errc::invalid_name,
+                           "expected kind/key, got \"" + name + "\"");
+  }
+  auto view = ctx_->routing();
+  if (!view || view->current.empty()) {
+    return caf::make_error(errc::no_route, "no ring yet");
+  }
+  auto p = view->current.partition_of_name(name);
+  auto to = view->target(p);
+  if (to.empty()) {
+    return caf::make_error(errc::no_route, "no node available for " + name);
+  }
+  if (to == ctx_->node_id) {
+    // The fast path: straight into the actor's mailbox when it runs.
+    delivery d{.name = name, .msg = std::move(msg)};
+    switch (ctx_->names->deliver(p, std::move(d))) {
+      case delivery_outcome::delivered:
+      case delivery_outcome::buffered:
+        return {};
+      case delivery_outcome::activate:
+        caf::anon_send(ctx_->router(), activate_atom::value, name);
+        return {};
+      case delivery_outcome::not_here:
+        // Moved by a handoff since the view was read: the router knows.
+        break;
+    }
+    caf::anon_send(ctx_->router(), route_send_atom::value, name,
+                   std::move(d.msg));
+    return {};
+  }
+  auto bytes = to_bytes(*sys_, msg);
+  if (!bytes) {
+    return std::move(bytes.error());
+  }
+  caf::anon_send(
+    ctx_->transport(), send_frame_atom::value, to,
+    wire::frame{wire::route{wire::routed{.name = name,
+                                         .message = std::move(*bytes),
+                                         .epoch = view->current.epoch()}}});
+  return {};
+}
+
+caf::expected<caf::message>
+router_client::request(const std::string& name, caf::message msg,
+                       std::chrono::milliseconds timeout) {
+  if (!is_routable_name(name)) {
+    return caf::make_error(errc::invalid_name,
+                           "expected kind/key, got \"" + name + "\"");
+  }
+  auto router = ctx_->router();
+  if (!router) {
+    return caf::make_error(errc::no_route, "the router is not running");
+  }
+  caf::scoped_actor self{*sys_};
+  caf::expected<caf::message> result{caf::message{}};
+  self->request(router, timeout, route_req_atom::value, name, std::move(msg))
+    .receive([&result](caf::error& err) { result = std::move(err); },
+             caf::others >>
+               [&result](caf::message_view& x) -> caf::result<caf::message> {
+               result = x.move_content_to_message();
+               return caf::message{};
+             });
+  return result;
+}
+
+caf::expected<std::string>
+router_client::owner_of(const std::string& name) const {
+  auto view = ctx_->routing();
+  if (!view || view->current.empty()) {
+    return caf::make_error(errc::no_route, "no ring yet");
+  }
+  return view->target(view->current.partition_of_name(name));
+}
+
+caf::expected<std::vector<transfer_view>> router_client::transfers() {
+  return actors::request_blocking<std::vector<transfer_view>>(
+    *sys_, ctx_->router(), transfers_atom::value);
+}
+
+caf::expected<routing_stats> router_client::stats() {
+  return actors::request_blocking<routing_stats>(*sys_, ctx_->router(),
+                                                 stats_atom::value);
+}
+
+} // namespace troupe::cluster
