@@ -78,11 +78,25 @@ struct context {
     router_ = x.address();
   }
   /// The routing view the router published last (null before the first).
-  std::shared_ptr<const routing_view> routing() const {
-    return std::atomic_load(&routing_);
+  /// Each thread keeps the one it saw last and takes the shared one only
+  /// when a newer one was published, so that sending by name does not
+  /// lock. The reference is good until the thread's next call.
+  const std::shared_ptr<const routing_view>& routing() const {
+    struct seen {
+      const context* owner = nullptr;
+      std::uint64_t version = 0;
+      std::shared_ptr<const routing_view> view;
+    };
+    thread_local seen last;
+    auto version = routing_version_.load(std::memory_order_acquire);
+    if (last.owner != this || last.version != version) {
+      last = {this, version, std::atomic_load(&routing_)};
+    }
+    return last.view;
   }
   void set_routing(std::shared_ptr<const routing_view> v) {
     std::atomic_store(&routing_, std::move(v));
+    routing_version_.store(++published_views, std::memory_order_release);
   }
   void set_transport(const caf::actor& x) {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -130,6 +144,10 @@ private:
   caf::actor_addr router_;
   caf::actor_addr activations_;
   std::shared_ptr<const routing_view> routing_;
+  std::atomic<std::uint64_t> routing_version_{0};
+  // Versions are unique across nodes, so a thread's cached view is never
+  // taken for another node's.
+  static inline std::atomic<std::uint64_t> published_views{0};
   std::map<std::string, caf::actor_addr> handlers_;
   std::uint16_t listen_port_ = 0;
 };

@@ -326,6 +326,7 @@ private:
         && std::binary_search(owners.begin(), owners.end(), me())) {
       v.available.insert(me());
     }
+    v.index();
     return v;
   }
 

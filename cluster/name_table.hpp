@@ -13,6 +13,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/message.hpp>
 #include <caf/message_id.hpp>
 
@@ -41,6 +42,25 @@ public:
   /// Delivers `d` (for partition `p`) to the running activation, or
   /// buffers it. On `not_here`, `d` is left as it was, to be routed again.
   delivery_outcome deliver(std::uint32_t p, delivery&& d);
+
+  /// The fast path: enqueues the mailbox element `make()` builds into the
+  /// running activation of `name` when there is one and nothing waits for
+  /// it (under the lock, so that it stays in order with handoffs); returns
+  /// false, enqueuing nothing, otherwise.
+  template <class F>
+  bool enqueue_if_running(std::uint32_t p, const std::string& name, F&& make) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!parts_.empty() && parts_.count(p) > 0) {
+      return false;
+    }
+    auto i = entries_.find(name);
+    if (i == entries_.end() || !i->second.actor || i->second.exporting) {
+      return false;
+    }
+    i->second.busy = true;
+    i->second.actor->enqueue(make(), nullptr);
+    return true;
+  }
 
   // -- the router's side ------------------------------------------------------
 

@@ -107,6 +107,7 @@ private:
 
   void on_view(routing_view v) {
     v.self = me();
+    v.index();
     const bool new_ring = !v.current.empty()
                           && (view_.current.empty()
                               || v.current.epoch() > epoch());
@@ -200,7 +201,7 @@ private:
       parts.insert(view_.current.partition_of_name(name));
     }
     for (auto p : parts) {
-      auto t = view_.target(p);
+      const auto& t = view_.target(p);
       if (!t.empty() && t != me()) {
         queue_transfer(p, false);
       }
@@ -462,7 +463,7 @@ private:
       return;
     }
     auto p = view_.current.partition_of_name(d.name);
-    auto to = view_.target(p);
+    const auto& to = view_.target(p);
     if (to == me()) {
       deliver_here(p, std::move(d));
     } else if (to.empty()) {
@@ -489,7 +490,7 @@ private:
     }
     // Lost the race with a handoff: the view knows where it is now.
     log_->debug("event=route.moved name={} partition={}", name, p);
-    auto to = view_.target(p);
+    const auto& to = view_.target(p);
     if (to != me() && !to.empty()) {
       forward_delivery(to, std::move(d), false);
     } else {
@@ -530,7 +531,7 @@ private:
       return;
     }
     auto p = view_.current.partition_of_name(r.name);
-    auto to = view_.target(p);
+    const auto& to = view_.target(p);
     if (to != me() && !(to.empty() && r.from_previous)) {
       forward_routed(std::move(r), to);
       return;

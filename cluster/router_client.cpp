@@ -28,7 +28,7 @@ caf::error router_client::send(const std::string& name, caf::message msg) {
     return caf::make_error(errc::no_route, "no ring yet");
   }
   auto p = view->current.partition_of_name(name);
-  auto to = view->target(p);
+  const auto& to = view->target(p);
   if (to.empty()) {
     return caf::make_error(errc::no_route, "no node available for " + name);
   }

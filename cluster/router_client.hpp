@@ -2,6 +2,7 @@
 // cluster.
 #pragma once
 
+#include "cluster/name_table.hpp"
 #include "cluster/router.hpp"
 
 #include <chrono>
@@ -10,6 +11,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/message.hpp>
 
 namespace troupe::cluster {
@@ -31,6 +33,15 @@ public:
 
   template <class... Ts>
   caf::error send(const std::string& name, Ts&&... xs) {
+    // A running local activation gets the values in one mailbox element,
+    // as a direct send would.
+    auto make = [&xs...] {
+      return caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
+                                       xs...);
+    };
+    if (send_to_running(name, make)) {
+      return {};
+    }
     return send(name, caf::make_message(std::forward<Ts>(xs)...));
   }
 
@@ -47,6 +58,17 @@ public:
   caf::expected<routing_stats> stats();
 
 private:
+  template <class F>
+  bool send_to_running(const std::string& name, F& make) {
+    const auto& view = ctx_->routing();
+    if (!view || view->current.empty()) {
+      return false;
+    }
+    auto p = view->current.partition_of_name(name);
+    return view->target(p) == ctx_->node_id
+           && ctx_->names->enqueue_if_running(p, name, make);
+  }
+
   caf::actor_system* sys_;
   context_ptr ctx_;
 };
