@@ -216,6 +216,10 @@ private:
     }
     last_ = std::move(now);
     check_self();
+    if (auto epoch = g_.state.current_ring().epoch(); epoch != ring_epoch_) {
+      ring_epoch_ = epoch;
+      ring_changed();
+    }
     update_gauges();
     publish_view();
     // Saved at once: a node killed right after a change still comes back
@@ -297,6 +301,33 @@ private:
         ->add_gauge("troupe_cluster_members", "Members by status",
                     {{"status", to_string(s)}})
         .set(counts[s]);
+    }
+  }
+
+  // Tells subscribers, and counts partitions per node.
+  void ring_changed() {
+    const auto& r = g_.state.current_ring();
+    log_->info("event=ring.changed epoch={} partitions={}", r.epoch(),
+               r.size());
+    auto by = g_.state.leader().value_or(std::string{});
+    const auto* leader = g_.state.find(by);
+    member_event ev{.kind = member_event_kind::ring_changed,
+                    .node_id = by,
+                    .name = leader != nullptr ? leader->name : std::string{},
+                    .ring_epoch = r.epoch()};
+    for (const auto& s : subscribers_) {
+      self_->send(s, ev);
+    }
+    if (ctx_->metrics == nullptr) {
+      return;
+    }
+    auto counts = r.counts();
+    for (const auto& [id, m] : g_.state.members()) {
+      auto i = counts.find(id);
+      ctx_->metrics
+        ->add_gauge("troupe_cluster_ring_partitions", "Partitions by owner",
+                    {{"node", m.name}})
+        .set(i == counts.end() ? 0 : i->second);
     }
   }
 
@@ -569,6 +600,7 @@ private:
   std::map<std::string, health_check> checks_;
   bool draining_ = false;
   std::uint64_t handed_off_ = 0; // ring epoch handed off up to
+  std::uint64_t ring_epoch_ = 0; // of the last ring_changed event
   bool leaving_ = false;
   bool dirty_ = false;
   bool converged_ = false;
@@ -688,6 +720,8 @@ std::string to_string(member_event_kind x) {
       return "down";
     case member_event_kind::removed:
       return "removed";
+    case member_event_kind::ring_changed:
+      return "ring_changed";
   }
   return "member_event_kind(?)";
 }

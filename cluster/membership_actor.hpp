@@ -29,14 +29,15 @@ struct member_view {
 /// What happened to a member, as subscribers are told (like
 /// `net_kernel:monitor_nodes` and Akka's cluster events).
 enum class member_event_kind {
-  joined,      ///< a new member (or a new incarnation) appeared
-  up,          ///< moved to up
-  leaving,     ///< asked to leave
-  exiting,     ///< handing over before removal
-  unreachable, ///< some member cannot reach it
-  reachable,   ///< reachable again
-  down,        ///< marked down (by an operator or after down_after)
-  removed,     ///< gone from the cluster
+  joined,       ///< a new member (or a new incarnation) appeared
+  up,           ///< moved to up
+  leaving,      ///< asked to leave
+  exiting,      ///< handing over before removal
+  unreachable,  ///< some member cannot reach it
+  reachable,    ///< reachable again
+  down,         ///< marked down (by an operator or after down_after)
+  removed,      ///< gone from the cluster
+  ring_changed, ///< the leader claimed a new ring (see `ring_epoch`)
 };
 
 std::string to_string(member_event_kind x);
@@ -46,6 +47,9 @@ struct member_event {
   std::string node_id;
   std::string name;
   std::uint64_t incarnation = 0;
+  /// For `ring_changed`: the new ring's epoch (the node is the leader that
+  /// claimed it).
+  std::uint64_t ring_epoch = 0;
 };
 
 /// The state as a whole, for tests, the console and benchmarks.

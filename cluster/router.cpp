@@ -117,8 +117,6 @@ private:
     view_ = std::move(v);
     ctx_->set_routing(std::make_shared<const routing_view>(view_));
     if (new_ring) {
-      log_->info("event=ring.changed epoch={} partitions={} owners={}", epoch(),
-                 view_.current.size(), view_.current.members().size());
       plan_ownership_transfers();
       // Transfers of earlier rings cannot matter any more.
       std::erase_if(completed_,

@@ -11,6 +11,8 @@
 #include <caf/event_based_actor.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -69,13 +71,14 @@ struct routed_cluster {
   // close).
   static runtime::cluster_config settings() {
     auto s = testkit::fast_cluster_settings();
-    s.acceptable_pause = 3s;
+    s.acceptable_pause = 10s;
     s.down_after = 60s;
     return s;
   }
 
-  explicit routed_cluster(std::size_t n)
-    : c{{.nodes = n, .cluster = settings(), .kinds = [this](std::size_t i) {
+  explicit routed_cluster(std::size_t n,
+                          runtime::cluster_config cluster = settings())
+    : c{{.nodes = n, .cluster = cluster, .kinds = [this](std::size_t i) {
            return std::vector<cluster::actor_kind>{counter_kind(book, i)};
          }}} {}
 
@@ -96,6 +99,25 @@ struct routed_cluster {
     return reply->get_as<std::int64_t>(0);
   }
 };
+
+// Prints the handoff and routing lines of every node's log (on failure).
+void dump_logs(const std::filesystem::path& dir) {
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+    if (f.path().extension() != ".log") {
+      continue;
+    }
+    std::ifstream in{f.path()};
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("handoff") != std::string::npos
+          || line.find("route.") != std::string::npos
+          || line.find("ring.") != std::string::npos
+          || line.find("unreachable") != std::string::npos) {
+        MESSAGE(f.path().parent_path().filename().string() << ": " << line);
+      }
+    }
+  }
+}
 
 std::string counter(int i) {
   return fmt::format("counter/{}", i);
@@ -142,6 +164,8 @@ TEST_CASE("10,000 names sent from every node each reach one activation") {
   REQUIRE(rc.book->activations.size() == names);
   std::set<std::size_t> hosts;
   for (const auto& [name, where] : rc.book->activations) {
+    INFO(name << " activated on " << where.size() << " nodes, first "
+              << where.front() << ", last " << where.back());
     REQUIRE(where.size() == 1);
     auto owner = router.owner_of(name);
     REQUIRE(owner);
@@ -229,6 +253,18 @@ TEST_CASE("a joining node takes partitions with their state, totals exact") {
   for (std::size_t from = 0; from < 5; ++from) {
     send_round(from);
   }
+  // Node 0 hears of the new ring.
+  auto rings = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto listener = c.at(0).system().spawn([rings](caf::event_based_actor*) {
+    return caf::behavior{[rings](const cluster::member_event& ev) {
+      if (ev.kind == cluster::member_event_kind::ring_changed) {
+        *rings = ev.ring_epoch;
+      }
+    }};
+  });
+  REQUIRE_FALSE(c.at(0).cluster().subscribe(listener));
+  auto epoch_before
+    = c.at(0).cluster().snapshot()->gossip.state.current_ring().epoch();
   // The sixth node joins while increments keep coming.
   REQUIRE_FALSE(c.start(5));
   int rounds = 0;
@@ -237,14 +273,35 @@ TEST_CASE("a joining node takes partitions with their state, totals exact") {
     ++rounds;
   }
   REQUIRE(c.wait_for([&] { return c.ring_settled(); }, 30s));
+  CHECK(c.wait_for([&] { return rings->load() > epoch_before; }, 10s));
+  caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   send_round(5);
   std::int64_t total = 0;
   for (const auto& [name, n] : sent) {
     total += n;
   }
   REQUIRE(c.wait_for([&] { return rc.book->applied == total; }, 30s));
+  int wrong = 0;
   for (const auto& [name, n] : sent) {
-    CHECK(rc.get(static_cast<std::size_t>(name.size() % 6), name) == n);
+    auto got = rc.get(static_cast<std::size_t>(name.size() % 6), name);
+    CHECK(got == n);
+    if (got != n) {
+      ++wrong;
+      std::lock_guard<std::mutex> guard{rc.book->mtx};
+      std::string where;
+      for (auto i : rc.book->activations[name]) {
+        where += std::to_string(i) + " ";
+      }
+      MESSAGE(
+        name
+        << " partition "
+        << c.at(0).cluster().context()->routing()->current.partition_of_name(
+             name)
+        << " activated on " << where);
+    }
+  }
+  if (wrong > 0) {
+    dump_logs(c.dir());
   }
   // Some actors moved to the new node, carrying their counts.
   auto moved = 0;
@@ -295,4 +352,28 @@ TEST_CASE("a leaving node hands everything off before it exits") {
   for (int k = 0; k < names; ++k) {
     CHECK(rc.get(1, counter(k)) == 3);
   }
+}
+
+TEST_CASE("idle actors are passivated and come back with their state") {
+  auto settings = routed_cluster::settings();
+  settings.passivate_after = 300ms;
+  routed_cluster rc{2, settings};
+  auto& c = rc.c;
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(20s));
+  REQUIRE(c.wait_for([&] { return c.ring_settled(); }, 20s));
+  REQUIRE_FALSE(
+    c.at(0).router().send("counter/7", add_atom::value, std::int64_t{5}));
+  REQUIRE(c.wait_for([&] { return rc.book->applied == 5; }, 10s));
+  auto owner = rc.index_of(*c.at(0).router().owner_of("counter/7"));
+  REQUIRE(owner < 2);
+  REQUIRE(c.wait_for(
+    [&] {
+      auto st = c.at(owner).router().stats();
+      return st && st->passivations == 1 && st->running == 0;
+    },
+    10s));
+  CHECK(rc.get(1, "counter/7") == 5);
+  std::lock_guard<std::mutex> guard{rc.book->mtx};
+  CHECK(rc.book->activations["counter/7"].size() == 2);
 }
