@@ -153,7 +153,7 @@ private:
     for (auto i = incoming_.begin(); i != incoming_.end();) {
       const auto& [from, ep, since] = i->second;
       bool gone = !view_.is_available(from);
-      bool late = now - since > 3 * handoff_timeout();
+      bool late = now - since > 6 * handoff_timeout();
       if (gone || late) {
         log_->warn("event=handoff.give_up partition={} from={} reason={}",
                    i->first, from, gone ? "unavailable" : "timeout");
@@ -669,6 +669,11 @@ private:
           self_->monitor(a);
           running_[a.address()] = name;
           ctx_->names->activated(name, a);
+          // State handed to this node while the actor was starting: merge.
+          if (auto i = dormant_.find(name); i != dormant_.end()) {
+            self_->send(a, handoff_atom::value, std::move(i->second));
+            dormant_.erase(i);
+          }
         },
         [this, name](caf::error& err) {
           log_->warn("event=route.activation_failed name={} reason={}", name,
