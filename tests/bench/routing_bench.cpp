@@ -138,13 +138,6 @@ void remote_send() {
   router.send(name, hit_atom::value);
   wait_hits(*hits, 1);
   constexpr std::uint64_t n = 200'000;
-  auto by_name = troupe::bench::best_rate(n, 3, [&](std::uint64_t k) {
-    hits->store(0);
-    for (std::uint64_t i = 0; i < k; ++i) {
-      router.send(name, hit_atom::value);
-    }
-    wait_hits(*hits, k);
-  });
   // The baseline: the same number of payload frames to a handler that
   // counts them.
   auto handler = c.at(1).system().spawn([hits](caf::event_based_actor*) {
@@ -155,13 +148,27 @@ void remote_send() {
   auto cluster = c.at(0).cluster();
   auto bytes = tc::to_bytes(c.at(0).system(),
                             caf::make_message(hit_atom::value));
-  auto direct = troupe::bench::best_rate(n, 3, [&](std::uint64_t k) {
-    hits->store(0);
-    for (std::uint64_t i = 0; i < k; ++i) {
-      cluster.send_payload(c.node_id(1), "bench", *bytes);
-    }
-    wait_hits(*hits, k);
-  });
+  // Rounds of each in turn, best of each.
+  double by_name = 0;
+  double direct = 0;
+  for (int round = 0; round < 3; ++round) {
+    by_name = std::max(by_name,
+                       troupe::bench::best_rate(n, 1, [&](std::uint64_t k) {
+                         hits->store(0);
+                         for (std::uint64_t i = 0; i < k; ++i) {
+                           router.send(name, hit_atom::value);
+                         }
+                         wait_hits(*hits, k);
+                       }));
+    direct = std::max(direct,
+                      troupe::bench::best_rate(n, 1, [&](std::uint64_t k) {
+                        hits->store(0);
+                        for (std::uint64_t i = 0; i < k; ++i) {
+                          cluster.send_payload(c.node_id(1), "bench", *bytes);
+                        }
+                        wait_hits(*hits, k);
+                      }));
+  }
   caf::anon_send_exit(handler, caf::exit_reason::user_shutdown);
   troupe::bench::report("routing.remote_by_name", by_name, "msg/s");
   troupe::bench::report("routing.remote_payload", direct, "msg/s");
