@@ -167,9 +167,4 @@ std::vector<std::string> name_table::idle_since_last_sweep() {
   return out;
 }
 
-std::size_t name_table::size() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return entries_.size();
-}
-
 } // namespace troupe::cluster

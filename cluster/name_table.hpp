@@ -96,9 +96,6 @@ public:
   /// Names with messages since the last call (for passivation).
   std::vector<std::string> idle_since_last_sweep();
 
-  /// Counts of running, pending and held, for status reports.
-  std::size_t size() const;
-
 private:
   struct entry {
     std::uint32_t partition = 0;
