@@ -56,7 +56,7 @@ struct routing_view {
   }
 
 private:
-  std::vector<std::uint16_t> targets_; // by partition, into nodes_
+  std::vector<std::uint16_t> targets_;            // by partition, into nodes_
   std::vector<std::string> nodes_{std::string{}}; // [0]: none
 };
 
