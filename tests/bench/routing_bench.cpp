@@ -76,6 +76,31 @@ void wait_hits(const std::atomic<std::uint64_t>& hits, std::uint64_t n) {
   }
 }
 
+// Sends `n` messages with `a`, then `n` with `b`, each until all have
+// arrived, `rounds` times in turn (so both see the same machine load);
+// the best rate of each.
+template <class A, class B>
+std::pair<double, double> interleaved(std::uint64_t n, int rounds,
+                                      std::atomic<std::uint64_t>& hits, A a,
+                                      B b) {
+  auto rate = [&](auto& send) {
+    return troupe::bench::best_rate(n, 1, [&](std::uint64_t k) {
+      hits.store(0);
+      for (std::uint64_t i = 0; i < k; ++i) {
+        send();
+      }
+      wait_hits(hits, k);
+    });
+  };
+  double best_a = 0;
+  double best_b = 0;
+  for (int r = 0; r < rounds; ++r) {
+    best_a = std::max(best_a, rate(a));
+    best_b = std::max(best_b, rate(b));
+  }
+  return {best_a, best_b};
+}
+
 void local_send() {
   auto hits = std::make_shared<std::atomic<std::uint64_t>>(0);
   tk::cluster_harness c{{.nodes = 1, .kinds = [hits](std::size_t) {
@@ -90,27 +115,9 @@ void local_send() {
   wait_hits(*hits, 1);
   constexpr std::uint64_t n = 1'000'000;
   auto direct_actor = sink_kind(hits).start(c.at(0).system(), "", "");
-  // Rounds of each in turn, best of each: both see the same machine load.
-  double by_name = 0;
-  double direct = 0;
-  for (int round = 0; round < 4; ++round) {
-    by_name = std::max(by_name,
-                       troupe::bench::best_rate(n, 1, [&](std::uint64_t k) {
-                         hits->store(0);
-                         for (std::uint64_t i = 0; i < k; ++i) {
-                           router.send("sink/1", hit_atom::value);
-                         }
-                         wait_hits(*hits, k);
-                       }));
-    direct = std::max(direct,
-                      troupe::bench::best_rate(n, 1, [&](std::uint64_t k) {
-                        hits->store(0);
-                        for (std::uint64_t i = 0; i < k; ++i) {
-                          caf::anon_send(direct_actor, hit_atom::value);
-                        }
-                        wait_hits(*hits, k);
-                      }));
-  }
+  auto [by_name, direct] = interleaved(
+    n, 4, *hits, [&] { router.send("sink/1", hit_atom::value); },
+    [&] { caf::anon_send(direct_actor, hit_atom::value); });
   caf::anon_send_exit(direct_actor, caf::exit_reason::user_shutdown);
   troupe::bench::report("routing.local_by_name", by_name, "msg/s");
   troupe::bench::report("routing.local_direct", direct, "msg/s");
@@ -148,27 +155,9 @@ void remote_send() {
   auto cluster = c.at(0).cluster();
   auto bytes = tc::to_bytes(c.at(0).system(),
                             caf::make_message(hit_atom::value));
-  // Rounds of each in turn, best of each.
-  double by_name = 0;
-  double direct = 0;
-  for (int round = 0; round < 3; ++round) {
-    by_name = std::max(by_name,
-                       troupe::bench::best_rate(n, 1, [&](std::uint64_t k) {
-                         hits->store(0);
-                         for (std::uint64_t i = 0; i < k; ++i) {
-                           router.send(name, hit_atom::value);
-                         }
-                         wait_hits(*hits, k);
-                       }));
-    direct = std::max(direct,
-                      troupe::bench::best_rate(n, 1, [&](std::uint64_t k) {
-                        hits->store(0);
-                        for (std::uint64_t i = 0; i < k; ++i) {
-                          cluster.send_payload(c.node_id(1), "bench", *bytes);
-                        }
-                        wait_hits(*hits, k);
-                      }));
-  }
+  auto [by_name, direct] = interleaved(
+    n, 3, *hits, [&] { router.send(name, hit_atom::value); },
+    [&] { cluster.send_payload(c.node_id(1), "bench", *bytes); });
   caf::anon_send_exit(handler, caf::exit_reason::user_shutdown);
   troupe::bench::report("routing.remote_by_name", by_name, "msg/s");
   troupe::bench::report("routing.remote_payload", direct, "msg/s");
