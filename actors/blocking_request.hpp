@@ -5,6 +5,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/duration.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
@@ -20,6 +21,20 @@ request_blocking(caf::actor_system& sys, const caf::actor& dest, Ts&&... xs) {
   caf::scoped_actor self{sys};
   caf::expected<Result> out{caf::error{}};
   self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
+    .receive([&out](Result& r) { out = std::move(r); },
+             [&out](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
+/// As `request_blocking`, failing with `sec::request_timeout` after
+/// `timeout` (`caf::infinite` waits without end).
+template <class Result, class... Ts>
+caf::expected<Result> request_within(caf::actor_system& sys,
+                                     const caf::actor& dest,
+                                     caf::duration timeout, Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  caf::expected<Result> out{caf::error{}};
+  self->request(dest, timeout, std::forward<Ts>(xs)...)
     .receive([&out](Result& r) { out = std::move(r); },
              [&out](caf::error& err) { out = std::move(err); });
   return out;

@@ -2,6 +2,7 @@
 #include "actors/crash_report.hpp"
 
 #include "actors/errors.hpp"
+#include "actors/introspection.hpp"
 #include "runtime/crash_log.hpp"
 #include "runtime/system_config.hpp"
 
@@ -55,7 +56,11 @@ unexpected_message_handler(std::string behaviour) {
   return [behaviour = std::move(behaviour)](
            caf::scheduled_actor* self,
            caf::message_view& xs) -> caf::result<caf::message> {
-    log_unexpected(self, behaviour, "", xs.copy_content_to_message());
+    auto msg = xs.copy_content_to_message();
+    if (auto reply = answer_probe(self, msg, behaviour)) {
+      return std::move(*reply);
+    }
+    log_unexpected(self, behaviour, "", msg);
     return caf::sec::unexpected_message;
   };
 }

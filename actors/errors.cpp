@@ -21,6 +21,8 @@ std::string to_string(errc code) {
       return "unexpected_request";
     case errc::stop_timeout:
       return "stop_timeout";
+    case errc::bad_console_input:
+      return "bad_console_input";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

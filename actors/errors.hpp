@@ -26,6 +26,8 @@ enum class errc : std::uint8_t {
   unexpected_request,
   /// `stop` did not see the actor exit within its timeout.
   stop_timeout,
+  /// A console command or line is malformed (bad name, unterminated quote).
+  bad_console_input,
 };
 
 /// Returns the enumerator's name, e.g. `name_taken`.

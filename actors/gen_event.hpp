@@ -271,6 +271,9 @@ private:
           st->self->quit(reason);
           return caf::message{};
         }
+        if (auto reply = answer_probe(st->self, msg, "gen_event")) {
+          return std::move(*reply);
+        }
         log_unexpected(st->self, "gen_event", st->name, msg);
         return caf::message{};
       });

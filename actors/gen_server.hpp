@@ -27,6 +27,7 @@
 #include "actors/caller.hpp"
 #include "actors/crash_report.hpp"
 #include "actors/errors.hpp"
+#include "actors/introspection.hpp"
 #include "actors/registry.hpp"
 
 #include <chrono>
@@ -234,6 +235,9 @@ public:
     if (msg.match_elements<stop_atom, caf::error>()) {
       stop(msg.get_as<caf::error>(1));
       return caf::message{};
+    }
+    if (auto reply = answer_probe(self, msg, "gen_server", status())) {
+      return std::move(*reply);
     }
     auto* elem = self->current_mailbox_element();
     bool is_request = elem != nullptr && elem->mid.is_request();

@@ -24,6 +24,7 @@
 #include "actors/crash_report.hpp"
 #include "actors/errors.hpp"
 #include "actors/gen_server.hpp"
+#include "actors/introspection.hpp"
 
 #include <chrono>
 #include <concepts>
@@ -331,6 +332,9 @@ public:
     if (msg.match_elements<stop_atom, caf::error>()) {
       stop(msg.get_as<caf::error>(1));
       return caf::message{};
+    }
+    if (auto reply = answer_probe(self, msg, "gen_statem", status())) {
+      return std::move(*reply);
     }
     auto* elem = self->current_mailbox_element();
     bool is_request = elem != nullptr && elem->mid.is_request();

@@ -1,20 +1,29 @@
 // The node assembly: data directory, logging, identity and actor system.
 #include "apps/node.hpp"
 
+#include "actors/console_commands.hpp"
+#include "apps/console_server.hpp"
+#include "apps/http_server.hpp"
+#include "cluster/console_commands.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/router.hpp"
 #include "runtime/build_info.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/secret_file.hpp"
 #include "runtime/system_config.hpp"
+#include "supervision/console_commands.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/supervisor_client.hpp"
 
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
+#include <map>
 #include <random>
 
 namespace troupe {
@@ -23,11 +32,13 @@ namespace troupe {
 struct node::impl {
   impl(const runtime::node_config& node_cfg,
        std::shared_ptr<runtime::log_context> logs,
-       std::shared_ptr<runtime::crash_log> crashes) {
+       std::shared_ptr<runtime::crash_log> crashes,
+       runtime::metrics_registry* metrics) {
     cfg.apply(node_cfg);
     cluster::add_cluster_types(cfg);
     cfg.logs = std::move(logs);
     cfg.crashes = std::move(crashes);
+    cfg.metrics = metrics;
     system.emplace(cfg);
   }
   runtime::system_config cfg;
@@ -111,7 +122,7 @@ node::node(runtime::node_config cfg, runtime::data_dir_lock lock,
            std::shared_ptr<runtime::log_context> logs,
            runtime::node_identity identity)
   : cfg_(std::move(cfg)), lock_(std::move(lock)), logs_(std::move(logs)),
-    identity_(std::move(identity)) {}
+    identity_(std::move(identity)), names_(actors::name_registry::make()) {}
 
 caf::error node::start_system() {
   auto log = logs_->get("apps", "node");
@@ -129,7 +140,7 @@ caf::error node::start_system() {
     cluster_ctx_->kinds->add(std::move(k));
   }
   kinds_.clear();
-  impl_ = std::make_unique<impl>(cfg_, logs_, std::move(*crashes));
+  impl_ = std::make_unique<impl>(cfg_, logs_, *crashes, &metrics_);
   auto root = supervision::start_supervisor(
     *impl_->system, {.strategy = supervision::strategy::one_for_one}, {});
   if (!root) {
@@ -157,6 +168,15 @@ caf::error node::start_system() {
     return err;
   }
   if (auto err = client.start("cluster")) {
+    return err;
+  }
+  if (auto err = add_console_commands(*crashes)) {
+    return err;
+  }
+  if (auto err = start_console()) {
+    return err;
+  }
+  if (auto err = start_http()) {
     return err;
   }
   log->info("event=node.start name={} listen={}:{} data_dir={} join={}",
@@ -220,6 +240,10 @@ void node::stop(std::string_view reason) {
   }
   auto log = logs_->get("apps", "node");
   log->info("event=node.stop reason=\"{}\"", reason);
+  stopping_ = true;
+  // Observers first: their commands need the actor system.
+  http_.reset();
+  console_server_.reset();
   if (app_controller_) {
     if (auto err = applications().stop_all()) {
       log->error("event=app.stop_failed reason=\"{}\"",
@@ -256,6 +280,189 @@ void node::crash() {
     cluster_ctx_->abrupt_stop = true;
   }
   stop("simulated crash");
+}
+
+caf::error
+node::add_console_commands(std::shared_ptr<runtime::crash_log> crashes) {
+  if (auto err = actors::add_runtime_commands(console_,
+                                              {.logs = logs_.get(),
+                                               .crashes = std::move(crashes),
+                                               .metrics = &metrics_})) {
+    return err;
+  }
+  if (auto err = supervision::add_supervision_commands(
+        console_,
+        {.system = &*impl_->system, .root = root_, .names = names_})) {
+    return err;
+  }
+  if (auto err = cluster::add_cluster_commands(console_, *impl_->system,
+                                               cluster_ctx_, names_)) {
+    return err;
+  }
+  return console_.add(
+    {.name = "status",
+     .usage = "",
+     .summary = "name, id, incarnation, uptime, version, "
+                "member status and load of this node",
+     .destructive = false,
+     .max_args = 0,
+     .handler = [this](const actors::console_call&) { return status(); }});
+}
+
+caf::error node::start_console() {
+  console_server::options opts{
+    .socket_path = console_socket(),
+    .tcp = cfg_.observe.console_tcp,
+    .token = {},
+    .log = logs_->get("apps", "console"),
+  };
+  if (opts.tcp) {
+    auto token = runtime::load_secret_file(console_token_file(),
+                                           "console token");
+    if (!token) {
+      return std::move(token.error());
+    }
+    opts.token = std::move(*token);
+  }
+  auto server = console_server::start(std::move(opts), console_);
+  if (!server) {
+    return std::move(server.error());
+  }
+  console_server_ = std::move(*server);
+  return {};
+}
+
+caf::error node::start_http() {
+  if (!cfg_.observe.http) {
+    return {};
+  }
+  auto server = http_server::start(
+    *cfg_.observe.http,
+    {.metrics = [this] { return metrics_.render_prometheus(); },
+     .status_json = [this] { return status().data.dump(2) + "\n"; },
+     .health = [this] { return health(); }},
+    logs_->get("apps", "http"));
+  if (!server) {
+    return std::move(server.error());
+  }
+  http_ = std::move(*server);
+  return {};
+}
+
+std::uint16_t node::console_port() const {
+  return console_server_ ? console_server_->tcp_port() : 0;
+}
+
+std::uint16_t node::http_port() const {
+  return http_ ? http_->port() : 0;
+}
+
+namespace {
+
+std::string format_uptime(std::chrono::steady_clock::duration d) {
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  if (s < 60) {
+    return fmt::format("{}s", s);
+  }
+  if (s < 3600) {
+    return fmt::format("{}m{:02}s", s / 60, s % 60);
+  }
+  return fmt::format("{}d{:02}h{:02}m", s / 86400, (s / 3600) % 24,
+                     (s / 60) % 60);
+}
+
+} // namespace
+
+actors::console_reply node::status() {
+  using namespace std::chrono_literals;
+  const auto& b = runtime::this_build();
+  auto up = uptime();
+  nlohmann::json data{
+    {"name", cfg_.full_name()},
+    {"node_id", identity_.node_id},
+    {"incarnation", identity_.incarnation},
+    {"uptime_ms",
+     std::chrono::duration_cast<std::chrono::milliseconds>(up).count()},
+    {"version", b.version},
+    {"git_describe", b.git_describe},
+    {"commit", b.commit},
+    {"build_type", b.build_type},
+    {"listen", fmt::format("{}:{}", cfg_.listen.host, listen_port())},
+    {"data_dir", cfg_.data_dir.string()},
+  };
+  auto text = fmt::format(
+    "node        {}\nid          {}\nincarnation {}\nuptime      {}\n"
+    "version     {} ({}, {})\nlisten      {}:{}\ndata dir    {}",
+    cfg_.full_name(), identity_.node_id, identity_.incarnation,
+    format_uptime(up), b.version, b.git_describe, b.build_type,
+    cfg_.listen.host, listen_port(), cfg_.data_dir.string());
+  auto cl = cluster();
+  cl.request_timeout(2s);
+  if (auto views = cl.members()) {
+    std::map<std::string, int> by_status;
+    for (const auto& v : *views) {
+      ++by_status[cluster::to_string(v.info.status)];
+      if (v.self) {
+        auto st = cluster::to_string(v.info.status);
+        bool draining = v.info.announcement.draining;
+        text += fmt::format("\nmember      {}{}{}", st,
+                            v.leader ? " (leader)" : "",
+                            draining ? ", draining" : "");
+        data["member_status"] = st;
+        data["leader"] = v.leader;
+        data["draining"] = draining;
+      }
+    }
+    std::string counts;
+    for (const auto& [st, n] : by_status) {
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, st);
+    }
+    text += fmt::format("\ncluster     {} members ({})", views->size(), counts);
+    data["members"] = by_status;
+  } else {
+    text += fmt::format("\ncluster     not answering: {}",
+                        system().render(views.error()));
+    data["member_status"] = nullptr;
+  }
+  auto running = system().registry().running();
+  auto routed = router();
+  auto stats = routed.stats();
+  text += fmt::format("\nload        {} actors, {} virtual actors", running,
+                      stats ? std::to_string(stats->running) : "?");
+  data["actors"] = running;
+  data["virtual_actors"] = stats ? nlohmann::json(stats->running) : nullptr;
+  auto [serving, why] = health();
+  text += fmt::format("\nhealth      {}", why);
+  data["serving"] = serving;
+  data["health"] = why;
+  return actors::console_reply::success(std::move(text), std::move(data));
+}
+
+std::pair<bool, std::string> node::health() {
+  using namespace std::chrono_literals;
+  if (stopping_) {
+    return {false, "stopping"};
+  }
+  auto cl = cluster();
+  cl.request_timeout(2s);
+  auto views = cl.members();
+  if (!views) {
+    return {false, "the cluster layer does not answer: "
+                     + system().render(views.error())};
+  }
+  for (const auto& v : *views) {
+    if (!v.self) {
+      continue;
+    }
+    if (v.info.announcement.draining) {
+      return {false, "draining"};
+    }
+    if (v.info.status != cluster::member_status::up) {
+      return {false, "member status " + cluster::to_string(v.info.status)};
+    }
+    return {true, "serving"};
+  }
+  return {false, "not a member yet"};
 }
 
 caf::actor_system& node::system() {

@@ -1,6 +1,8 @@
 // The node assembly: data directory, logging, identity and actor system.
 #pragma once
 
+#include "actors/console.hpp"
+#include "actors/registry.hpp"
 #include "cluster/cluster_app.hpp"
 #include "cluster/router_client.hpp"
 #include "runtime/config.hpp"
@@ -10,9 +12,11 @@
 #include "supervision/application.hpp"
 #include "supervision/application_controller.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +32,9 @@ class actor_system;
 } // namespace caf
 
 namespace troupe {
+
+class console_server;
+class http_server;
 
 /// A running Troupe node. `start` brings it up in order (lock the data
 /// directory, open the logs, boot the identity, start the actor system and
@@ -124,6 +131,42 @@ public:
   /// Time since `start` returned.
   std::chrono::steady_clock::duration uptime() const;
 
+  /// The node's console commands. Built in: `status`, `version`,
+  /// `members`, `ring`, `services`, `transfers`, `tree`, `actors`,
+  /// `inspect`, `send`, `kill`, `log`, `reports`, `metrics`, `join`,
+  /// `leave`, `drain`, `undrain`, `help`; a service adds its own here.
+  actors::console_registry& console() {
+    return console_;
+  }
+
+  /// Names for this node's local actors; the console's `inspect`, `kill`
+  /// and `send` find actors by these names.
+  const std::shared_ptr<actors::name_registry>& names() const {
+    return names_;
+  }
+
+  /// The console's Unix socket (mode 0600, in the data directory).
+  std::filesystem::path console_socket() const {
+    return cfg_.data_dir / "console.sock";
+  }
+
+  /// The file holding the console's TCP token (created when TCP is on).
+  std::filesystem::path console_token_file() const {
+    return cfg_.data_dir / "console.token";
+  }
+
+  /// The console's TCP port; 0 when `console.tcp` is off.
+  std::uint16_t console_port() const;
+
+  /// The HTTP port; 0 when `http.listen` is off.
+  std::uint16_t http_port() const;
+
+  /// What `status` says (also `/status` on HTTP).
+  actors::console_reply status();
+
+  /// Whether the node is up and serving (`/healthz`), and why not.
+  std::pair<bool, std::string> health();
+
 private:
   struct impl;
 
@@ -134,6 +177,9 @@ private:
   caf::error start_system();
   caf::error
   start_applications(std::vector<supervision::application_spec> apps);
+  caf::error add_console_commands(std::shared_ptr<runtime::crash_log> crashes);
+  caf::error start_console();
+  caf::error start_http();
 
   runtime::node_config cfg_;
   runtime::data_dir_lock lock_;
@@ -150,6 +196,11 @@ private:
   std::condition_variable stop_cv_;
   std::optional<stop_request> stop_request_;
   std::chrono::steady_clock::time_point started_;
+  std::shared_ptr<actors::name_registry> names_;
+  actors::console_registry console_;
+  std::unique_ptr<console_server> console_server_;
+  std::unique_ptr<http_server> http_;
+  std::atomic<bool> stopping_{false};
 };
 
 } // namespace troupe

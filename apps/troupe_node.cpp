@@ -80,12 +80,19 @@ int main(int argc, char** argv) {
   std::optional<std::string> level;
   std::vector<std::string> join;
   std::optional<std::string> run_for_text;
+  std::optional<std::string> console_tcp;
+  std::optional<std::string> http;
   app.add_option("--config", config_file, "TOML configuration file");
   app.add_option("--name", name, "node name, name or name@host");
   app.add_option("--listen", listen, "cluster listen address host:port");
   app.add_option("--data-dir", data_dir, "data directory");
   app.add_option("--log-level", level, "initial log level");
   app.add_option("--join", join, "seed node host:port (repeatable)");
+  app.add_option("--console-tcp", console_tcp,
+                 "console over TCP host:port (token in the data directory), "
+                 "or off");
+  app.add_option("--http", http,
+                 "HTTP host:port for /metrics, /status, /healthz, or off");
   app.add_option("--run-for", run_for_text,
                  "stop after this long, e.g. 30s (default: until signalled)");
   try {
@@ -114,6 +121,8 @@ int main(int argc, char** argv) {
   put("node.listen", listen);
   put("node.data_dir", data_dir);
   put("log.level", level);
+  put("console.tcp", console_tcp);
+  put("http.listen", http);
   if (!join.empty()) {
     input.flags["cluster.join"] = join;
   }

@@ -10,6 +10,7 @@
 #include "cluster/transport.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/secret_file.hpp"
 #include "supervision/supervisor.hpp"
 
 #include <caf/send.hpp>
@@ -24,82 +25,47 @@ namespace troupe::cluster {
 
 namespace {
 
-caf::error secret_error(const std::filesystem::path& path,
-                        const std::string& why) {
-  return caf::make_error(errc::invalid_settings,
-                         fmt::format("cluster secret {}: {}", path.string(),
-                                     why));
-}
-
-// Creates the file only if it does not exist yet, so that two nodes
-// starting at once agree on one secret.
-caf::error create_secret(const std::filesystem::path& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return errno == EEXIST ? caf::error{}
-                           : secret_error(path, std::strerror(errno));
-  }
-  unsigned char raw[32];
-  randombytes_buf(raw, sizeof(raw));
-  char hex[sizeof(raw) * 2 + 1];
-  sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
-  std::string text = std::string{hex} + "\n";
-  auto n = ::write(fd, text.data(), text.size());
-  ::fsync(fd);
-  ::close(fd);
-  if (n != static_cast<ssize_t>(text.size())) {
-    return secret_error(path, "could not be written");
-  }
-  return {};
+caf::duration to_duration(std::optional<std::chrono::milliseconds> t) {
+  return t ? caf::duration{*t} : caf::duration{caf::infinite};
 }
 
 template <class T, class... Ts>
-caf::expected<T>
-ask(caf::actor_system& sys, const caf::actor& dest, Ts&&... xs) {
+caf::expected<T> ask(caf::actor_system& sys,
+                     std::optional<std::chrono::milliseconds> timeout,
+                     const caf::actor& dest, Ts&&... xs) {
   if (!dest) {
     return caf::make_error(errc::peer_unreachable,
                            "the cluster is not running");
   }
-  return actors::request_blocking<T>(sys, dest, std::forward<Ts>(xs)...);
+  return actors::request_within<T>(sys, dest, to_duration(timeout),
+                                   std::forward<Ts>(xs)...);
 }
 
 template <class... Ts>
-caf::error
-ask_done(caf::actor_system& sys, const caf::actor& dest, Ts&&... xs) {
+caf::error ask_done(caf::actor_system& sys,
+                    std::optional<std::chrono::milliseconds> timeout,
+                    const caf::actor& dest, Ts&&... xs) {
   if (!dest) {
     return caf::make_error(errc::peer_unreachable,
                            "the cluster is not running");
   }
-  return actors::request_done(sys, dest, std::forward<Ts>(xs)...);
+  caf::scoped_actor self{sys};
+  caf::error result;
+  self->request(dest, to_duration(timeout), std::forward<Ts>(xs)...)
+    .receive([] {}, [&result](caf::error& err) { result = std::move(err); });
+  return result;
 }
 
 } // namespace
 
 caf::expected<std::string> load_secret(const std::filesystem::path& path) {
-  if (auto err = create_secret(path)) {
-    return err;
+  auto secret = runtime::load_secret_file(path, "cluster secret");
+  if (!secret) {
+    // Reported as a cluster setting, where the secret comes from.
+    return caf::make_error(errc::invalid_settings,
+                           runtime::describe(secret.error()));
   }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return secret_error(path, std::strerror(errno));
-  }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return secret_error(path, "others may read or write it (chmod 600 it)");
-  }
-  auto text = runtime::read_file(path);
-  if (!text) {
-    return std::move(text.error());
-  }
-  while (!text->empty()
-         && std::isspace(static_cast<unsigned char>(text->back()))) {
-    text->pop_back();
-  }
-  if (text->empty()) {
-    return secret_error(path, "it is empty");
-  }
-  return *text;
+  return secret;
 }
 
 caf::expected<context_ptr>
@@ -212,42 +178,45 @@ supervision::application_spec make_cluster_application(const context_ptr& ctx) {
 }
 
 caf::expected<std::vector<member_view>> cluster_client::members() {
-  return ask<std::vector<member_view>>(*sys_, ctx_->membership(),
+  return ask<std::vector<member_view>>(*sys_, timeout_, ctx_->membership(),
                                        members_atom::value);
 }
 
 caf::expected<cluster_snapshot> cluster_client::snapshot() {
-  return ask<cluster_snapshot>(*sys_, ctx_->membership(), state_atom::value);
+  return ask<cluster_snapshot>(*sys_, timeout_, ctx_->membership(),
+                               state_atom::value);
 }
 
 caf::error cluster_client::join(const std::string& seed) {
-  return ask_done(*sys_, ctx_->membership(), join_atom::value, seed);
+  return ask_done(*sys_, timeout_, ctx_->membership(), join_atom::value, seed);
 }
 
 caf::error cluster_client::leave() {
-  return ask_done(*sys_, ctx_->membership(), leave_atom::value);
+  return ask_done(*sys_, timeout_, ctx_->membership(), leave_atom::value);
 }
 
 caf::error cluster_client::down(const std::string& who) {
-  return ask_done(*sys_, ctx_->membership(), down_atom::value, who);
+  return ask_done(*sys_, timeout_, ctx_->membership(), down_atom::value, who);
 }
 
 caf::error cluster_client::drain(bool on) {
-  return ask_done(*sys_, ctx_->membership(), drain_atom::value, on);
+  return ask_done(*sys_, timeout_, ctx_->membership(), drain_atom::value, on);
 }
 
 caf::error cluster_client::service(const std::string& name, bool up) {
-  return ask_done(*sys_, ctx_->membership(), service_atom::value, name, up);
+  return ask_done(*sys_, timeout_, ctx_->membership(), service_atom::value,
+                  name, up);
 }
 
 caf::error cluster_client::service(const std::string& name,
                                    health_check check) {
-  return ask_done(*sys_, ctx_->membership(), service_atom::value, name,
-                  std::move(check));
+  return ask_done(*sys_, timeout_, ctx_->membership(), service_atom::value,
+                  name, std::move(check));
 }
 
 caf::error cluster_client::subscribe(const caf::actor& who) {
-  return ask_done(*sys_, ctx_->membership(), subscribe_atom::value, who);
+  return ask_done(*sys_, timeout_, ctx_->membership(), subscribe_atom::value,
+                  who);
 }
 
 caf::error cluster_client::send_payload(const std::string& node_id,

@@ -7,6 +7,8 @@
 #include "runtime/identity.hpp"
 #include "supervision/application.hpp"
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,9 +80,17 @@ public:
     return ctx_;
   }
 
+  /// Makes every call fail with a timeout after `timeout` instead of
+  /// waiting for a busy membership actor without end; for observers such
+  /// as the console.
+  void request_timeout(std::chrono::milliseconds timeout) {
+    timeout_ = timeout;
+  }
+
 private:
   caf::actor_system* sys_;
   context_ptr ctx_;
+  std::optional<std::chrono::milliseconds> timeout_{};
 };
 
 } // namespace troupe::cluster

@@ -34,7 +34,13 @@ public:
   membership_state(caf::event_based_actor* self, context_ptr ctx,
                    caf::actor_addr parent)
     : self_(self), ctx_(std::move(ctx)), log_(ctx_->log("membership")),
-      parent_(std::move(parent)), incarnation_(ctx_->incarnation) {}
+      parent_(std::move(parent)), incarnation_(ctx_->incarnation) {
+    if (ctx_->metrics != nullptr) {
+      convergence_ = &ctx_->metrics->add_histogram(
+        "troupe_cluster_convergence_seconds",
+        "Time from a change seen here until every member has seen it");
+    }
+  }
 
   caf::behavior make_behavior();
 
@@ -460,11 +466,27 @@ private:
     if (!done.empty() || g_.state.current_ring().epoch() != ring_epoch) {
       after_change();
     }
+    observe_convergence(converged(g_));
     if (converged(g_) && !converged_) {
       converged_ = true;
       log_->debug("event=gossip.converged version={}",
                   to_string(g_.state.version()));
     }
+  }
+
+  // Times how long the cluster takes to converge after this node sees a
+  // change, for the `troupe_cluster_convergence_seconds` histogram.
+  void observe_convergence(bool is_converged) {
+    if (!is_converged) {
+      if (!diverged_since_) {
+        diverged_since_ = clock_type::now();
+      }
+      return;
+    }
+    if (diverged_since_ && convergence_ != nullptr) {
+      convergence_->observe(clock_type::now() - *diverged_since_);
+    }
+    diverged_since_.reset();
   }
 
   void on_digest(const std::string& peer, const wire::digest& d) {
@@ -604,6 +626,8 @@ private:
   bool leaving_ = false;
   bool dirty_ = false;
   bool converged_ = false;
+  std::optional<clock_type::time_point> diverged_since_{};
+  runtime::duration_histogram* convergence_ = nullptr;
   std::uint64_t heartbeats_ = 0;
   std::uint64_t rounds_ = 0;
 };

@@ -76,7 +76,18 @@ public:
   router_state(caf::event_based_actor* self, context_ptr ctx,
                caf::actor activations)
     : self_(self), ctx_(std::move(ctx)), log_(ctx_->log("router")),
-      activations_(std::move(activations)) {}
+      activations_(std::move(activations)) {
+    if (ctx_->metrics != nullptr) {
+      transfers_gauge_ = &ctx_->metrics->add_gauge(
+        "troupe_cluster_transfers", "Partitions this node is handing off");
+    }
+  }
+
+  ~router_state() {
+    if (transfers_gauge_ != nullptr) {
+      transfers_gauge_->set(0);
+    }
+  }
 
   caf::behavior make_behavior();
 
@@ -89,6 +100,12 @@ private:
   }
   std::chrono::milliseconds handoff_timeout() const {
     return ctx_->settings.handoff_timeout;
+  }
+
+  void gauge_transfers() {
+    if (transfers_gauge_ != nullptr) {
+      transfers_gauge_->set(static_cast<std::int64_t>(transfers_.size()));
+    }
   }
 
   void count(const char* name, std::uint64_t& field) {
@@ -221,6 +238,7 @@ private:
 
   void queue_transfer(std::uint32_t p, bool ownership) {
     auto& t = transfers_[p];
+    gauge_transfers();
     if (t.started && t.epoch == epoch()) {
       t.ownership = t.ownership || ownership;
       return;
@@ -266,6 +284,7 @@ private:
       auto p = t.partition;
       bool ownership = t.ownership;
       transfers_.erase(p);
+      gauge_transfers();
       if (ownership) {
         report_handed_off();
       }
@@ -346,6 +365,7 @@ private:
         dormant_[item.name] = std::move(item.state);
       }
       transfers_.erase(p);
+      gauge_transfers();
       ctx_->names->move_in(p);
       release(p);
       report_handed_off();
@@ -377,6 +397,7 @@ private:
     log_->info("event=handoff.done partition={} epoch={} to={} items={}",
                a.partition, a.epoch, from, i->second.items.size());
     transfers_.erase(i);
+    gauge_transfers();
     report_handed_off();
     start_transfers();
   }
@@ -759,6 +780,7 @@ private:
   routing_view view_;
   std::uint64_t reported_epoch_ = 0;
   std::map<std::uint32_t, transfer> transfers_;
+  runtime::gauge* transfers_gauge_ = nullptr;
   // partition → (from, epoch, since)
   std::map<std::uint32_t,
            std::tuple<std::string, std::uint64_t, clock_type::time_point>>

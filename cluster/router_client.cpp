@@ -8,11 +8,21 @@
 #include "cluster/name_table.hpp"
 #include "cluster/transport.hpp"
 
+#include <caf/duration.hpp>
 #include <caf/others.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <chrono>
+
 namespace troupe::cluster {
+
+namespace {
+
+/// How long the router's queries (`transfers`, `stats`) may take.
+constexpr auto query_timeout = std::chrono::seconds{5};
+
+} // namespace
 
 void router_client::register_kind(actor_kind kind) {
   ctx_->kinds->add(std::move(kind));
@@ -95,13 +105,13 @@ router_client::owner_of(const std::string& name) const {
 }
 
 caf::expected<std::vector<transfer_view>> router_client::transfers() {
-  return actors::request_blocking<std::vector<transfer_view>>(
-    *sys_, ctx_->router(), transfers_atom::value);
+  return actors::request_within<std::vector<transfer_view>>(
+    *sys_, ctx_->router(), caf::duration{query_timeout}, transfers_atom::value);
 }
 
 caf::expected<routing_stats> router_client::stats() {
-  return actors::request_blocking<routing_stats>(*sys_, ctx_->router(),
-                                                 stats_atom::value);
+  return actors::request_within<routing_stats>(
+    *sys_, ctx_->router(), caf::duration{query_timeout}, stats_atom::value);
 }
 
 } // namespace troupe::cluster

@@ -45,7 +45,22 @@ class transport_state : public std::enable_shared_from_this<transport_state> {
 public:
   transport_state(caf::io::broker* self, context_ptr ctx, caf::actor owner)
     : self_(self), ctx_(std::move(ctx)), owner_(std::move(owner)),
-      log_(ctx_->log("transport")) {}
+      log_(ctx_->log("transport")) {
+    if (ctx_->metrics != nullptr) {
+      frames_out_ = &ctx_->metrics->add_counter("troupe_cluster_frames_total",
+                                                "Frames between nodes",
+                                                {{"direction", "out"}});
+      frames_in_ = &ctx_->metrics->add_counter("troupe_cluster_frames_total",
+                                               "Frames between nodes",
+                                               {{"direction", "in"}});
+      bytes_out_ = &ctx_->metrics->add_counter(
+        "troupe_cluster_frame_bytes_total", "Frame bytes between nodes",
+        {{"direction", "out"}});
+      bytes_in_ = &ctx_->metrics->add_counter(
+        "troupe_cluster_frame_bytes_total", "Frame bytes between nodes",
+        {{"direction", "in"}});
+    }
+  }
 
   caf::behavior make_behavior();
 
@@ -61,6 +76,10 @@ private:
     self_->write(hdl, sizeof(header), header);
     self_->write(hdl, bytes.size(), bytes.data());
     self_->flush(hdl);
+    if (frames_out_ != nullptr) {
+      frames_out_->inc();
+      bytes_out_->inc(sizeof(header) + bytes.size());
+    }
   }
 
   void send_hello(connection_handle hdl, connection& c) {
@@ -131,6 +150,10 @@ private:
     }
     c.reading = phase::header;
     self_->configure_read(hdl, caf::io::receive_policy::exactly(4));
+    if (frames_in_ != nullptr) {
+      frames_in_->inc();
+      bytes_in_->inc(4 + buf.size());
+    }
     auto f = wire::decode(p, buf.size(),
                           {.max_frame_bytes = ctx_->settings.max_frame_bytes});
     if (!f) {
@@ -282,6 +305,10 @@ private:
   context_ptr ctx_;
   caf::actor owner_;
   std::shared_ptr<spdlog::logger> log_;
+  runtime::counter* frames_out_ = nullptr;
+  runtime::counter* frames_in_ = nullptr;
+  runtime::counter* bytes_out_ = nullptr;
+  runtime::counter* bytes_in_ = nullptr;
   std::map<connection_handle, connection> conns_;
   std::map<std::string, connection_handle> peers_; // established, by node id
   std::set<std::string> dialling_;

@@ -115,6 +115,22 @@ std::optional<std::string> apply_listen(node_config& cfg,
   return std::nullopt;
 }
 
+// An optional listener: host:port, or off.
+template <std::optional<endpoint> observe_config::*Member>
+std::optional<std::string>
+apply_optional_listener(node_config& cfg, const std::vector<std::string>& v) {
+  if (v.size() == 1 && v.front() == "off") {
+    cfg.observe.*Member = std::nullopt;
+    return std::nullopt;
+  }
+  auto ep = parse_endpoint(v.size() == 1 ? v.front() : "");
+  if (!ep) {
+    return "host:port (port 0 picks a free one), or off";
+  }
+  cfg.observe.*Member = *ep;
+  return std::nullopt;
+}
+
 std::optional<std::string> apply_data_dir(node_config& cfg,
                                           const std::vector<std::string>& v) {
   if (v.size() != 1 || v.front().empty()) {
@@ -350,6 +366,11 @@ const std::vector<setting>& setting_table() {
     {{"cluster.max_frame_bytes", "TROUPE_CLUSTER_MAX_FRAME_BYTES", "",
       "65536 to 1073741824", false},
      apply_frame_bytes},
+    {{"console.tcp", "TROUPE_CONSOLE_TCP", "--console-tcp", "host:port|off",
+      false},
+     apply_optional_listener<&observe_config::console_tcp>},
+    {{"http.listen", "TROUPE_HTTP_LISTEN", "--http", "host:port|off", false},
+     apply_optional_listener<&observe_config::http>},
     {{"scheduler.threads", "TROUPE_SCHEDULER_THREADS", "", "0 to 256", false},
      apply_threads},
     {{"scheduler.policy", "TROUPE_SCHEDULER_POLICY", "", "stealing|sharing",
@@ -493,7 +514,8 @@ caf::error read_file_layer(const std::filesystem::path& path, layers& out) {
 caf::error read_env_layer(const std::map<std::string, std::string>& env,
                           layers& out) {
   constexpr std::string_view prefixes[]
-    = {"TROUPE_NODE_", "TROUPE_LOG_", "TROUPE_CLUSTER_", "TROUPE_SCHEDULER_"};
+    = {"TROUPE_NODE_",      "TROUPE_LOG_",     "TROUPE_CLUSTER_",
+       "TROUPE_SCHEDULER_", "TROUPE_CONSOLE_", "TROUPE_HTTP_"};
   for (const auto& entry : env) {
     const auto& var = entry.first;
     const auto& value = entry.second;

@@ -85,6 +85,15 @@ struct cluster_config {
     std::chrono::milliseconds{600000}};
 };
 
+/// How a node can be observed and operated from outside.
+struct observe_config {
+  /// Console over TCP (a token from the data directory is required);
+  /// nullopt: only the Unix socket in the data directory.
+  std::optional<endpoint> console_tcp{};
+  /// HTTP endpoint for `/metrics`, `/status` and `/healthz`; nullopt: off.
+  std::optional<endpoint> http{};
+};
+
 struct node_config {
   /// Short node name, the part before `@` (e.g. `n1`).
   std::string name = "n1";
@@ -109,6 +118,7 @@ struct node_config {
   /// are not actors, e.g. a blocking `caller`).
   scheduler_policy policy = scheduler_policy::stealing;
   cluster_config cluster{};
+  observe_config observe{};
 
   /// Returns `name@host`.
   std::string full_name() const;

@@ -4,8 +4,11 @@
 #include "runtime/errors.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <algorithm>
 
 namespace troupe::runtime {
 
@@ -61,11 +64,26 @@ caf::expected<std::shared_ptr<log_context>> log_context::make(options opts) {
   for (auto& sink : opts.extra_sinks) {
     sinks.push_back(std::move(sink));
   }
+  auto recent = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(
+    std::max<size_t>(opts.recent_lines, 1));
+  sinks.push_back(recent);
   for (auto& sink : sinks) {
     sink->set_pattern(log_pattern);
   }
-  return std::shared_ptr<log_context>{
+  std::shared_ptr<log_context> ctx{
     new log_context(std::move(opts.node), opts.level, std::move(sinks))};
+  ctx->recent_ = std::move(recent);
+  return ctx;
+}
+
+std::vector<std::string> log_context::recent(size_t n) const {
+  auto lines = recent_->last_formatted(n);
+  for (auto& line : lines) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+      line.pop_back();
+    }
+  }
+  return lines;
 }
 
 log_context::log_context(std::string node, log_level level,

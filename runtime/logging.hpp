@@ -16,6 +16,7 @@
 #include <caf/expected.hpp>
 #include <spdlog/common.h>
 #include <spdlog/logger.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 
 namespace troupe::runtime {
 
@@ -43,6 +44,8 @@ public:
     std::uint32_t max_files = 5;
     /// Further sinks, e.g. a ring buffer in tests.
     std::vector<spdlog::sink_ptr> extra_sinks{};
+    /// Lines kept in memory for `recent` (the console's `log tail`).
+    size_t recent_lines = 1000;
   };
 
   /// Builds a context; fails if the log file cannot be opened.
@@ -62,6 +65,10 @@ public:
   /// Names of all loggers created so far.
   std::vector<std::string> logger_names() const;
 
+  /// The last `n` formatted lines logged (at most `options::recent_lines`),
+  /// oldest first.
+  std::vector<std::string> recent(size_t n) const;
+
   /// The node name loggers are prefixed with.
   const std::string& node() const {
     return node_;
@@ -80,6 +87,7 @@ private:
 
   std::string node_;
   std::vector<spdlog::sink_ptr> sinks_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> recent_;
   mutable std::mutex mtx_;
   std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers_;
   // Selector -> level, in the order set; later entries win.

@@ -4,6 +4,7 @@
 #include "runtime/config.hpp"
 #include "runtime/crash_log.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/metrics.hpp"
 
 #include <memory>
 #include <string>
@@ -38,6 +39,10 @@ public:
 
   /// The node's crash-report log; null if crash reports go to the log only.
   std::shared_ptr<crash_log> crashes;
+
+  /// The node's metrics; null if the system keeps none. Must outlive the
+  /// actor system.
+  metrics_registry* metrics = nullptr;
 };
 
 /// Returns the Troupe configuration `sys` was built from, or null if it was

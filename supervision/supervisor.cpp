@@ -254,6 +254,7 @@ private:
     }
     log()->warn("event=sup.restart child={} strategy={} restarts={}",
                 failed->spec.id, to_string(flags_.strategy), failed->restarts);
+    count_restart();
     auto self = shared_from_this();
     terminate_reverse(affected, [self, affected, failed, k]() mutable {
       self->after_backoff(failed, [self, affected, failed, k]() mutable {
@@ -334,6 +335,16 @@ private:
       return cfg->logs->get("supervision", "supervisor");
     }
     return null_logger();
+  }
+
+  void count_restart() const {
+    const auto* cfg = runtime::troupe_config(self_->system());
+    if (cfg != nullptr && cfg->metrics != nullptr) {
+      cfg->metrics
+        ->add_counter("troupe_supervisor_restarts_total",
+                      "Children restarted by their supervisor")
+        .inc();
+    }
   }
 
   static std::shared_ptr<spdlog::logger> null_logger() {
@@ -451,7 +462,8 @@ caf::behavior supervisor_state::make_behavior() {
         self->start_in_order(
           self->children_, 0, [self, rp, k](caf::error err) mutable {
             if (!err) {
-              self->self_->set_default_handler(caf::print_and_drop);
+              self->self_->set_default_handler(
+                actors::unexpected_message_handler("supervisor"));
               rp.deliver(actors::started_atom::value);
               k();
               return;

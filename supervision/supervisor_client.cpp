@@ -32,13 +32,18 @@ caf::error supervisor_client::delete_child(const std::string& id) {
 }
 
 caf::expected<std::vector<child_info>> supervisor_client::which_children() {
-  return actors::request_blocking<std::vector<child_info>>(
-    *sys_, sup_, which_children_atom::value);
+  return actors::request_within<std::vector<child_info>>(
+    *sys_, sup_, query_duration(), which_children_atom::value);
 }
 
 caf::expected<child_counts> supervisor_client::count_children() {
-  return actors::request_blocking<child_counts>(*sys_, sup_,
-                                                count_children_atom::value);
+  return actors::request_within<child_counts>(*sys_, sup_, query_duration(),
+                                              count_children_atom::value);
+}
+
+caf::duration supervisor_client::query_duration() const {
+  return query_timeout_ ? caf::duration{*query_timeout_}
+                        : caf::duration{caf::infinite};
 }
 
 caf::expected<std::vector<child_info>> supervisor_client::tree() {
@@ -49,6 +54,7 @@ caf::expected<std::vector<child_info>> supervisor_client::tree() {
   for (auto& c : *children) {
     if (c.type == child_type::supervisor && c.running) {
       supervisor_client nested{*sys_, c.handle};
+      nested.query_timeout_ = query_timeout_;
       if (auto sub = nested.tree()) {
         c.children = std::move(*sub);
       }

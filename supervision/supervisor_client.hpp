@@ -4,11 +4,14 @@
 #include "supervision/child_spec.hpp"
 #include "supervision/supervisor.hpp"
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/duration.hpp>
 
 namespace troupe::supervision {
 
@@ -43,11 +46,21 @@ public:
   /// The whole tree below the supervisor, nested supervisors included.
   caf::expected<std::vector<child_info>> tree();
 
+  /// Makes the queries (`which_children`, `count_children`, `tree`) fail
+  /// with a timeout after `timeout` per supervisor instead of waiting for a
+  /// busy supervisor without end; for observers such as the console.
+  void query_timeout(std::chrono::milliseconds timeout) {
+    query_timeout_ = timeout;
+  }
+
   /// Stops the supervisor: its children in reverse order, then itself.
   caf::error stop(caf::error reason = {});
 
 private:
+  caf::duration query_duration() const;
+
   caf::actor_system* sys_;
+  std::optional<std::chrono::milliseconds> query_timeout_{};
   caf::actor sup_;
 };
 
