@@ -198,7 +198,10 @@ console_reply console_registry::help(const console_call& call) const {
   auto list = nlohmann::json::array();
   for (const auto& [name, cmd] : commands_) {
     auto synopsis = cmd.usage.empty() ? name : name + " " + cmd.usage;
-    text += fmt::format("{:<34} {}{}\n", synopsis, cmd.summary,
+    // Long synopses get a line of their own.
+    text += synopsis.size() > 30 ? fmt::format("{}\n{:<31}", synopsis, "")
+                                 : fmt::format("{:<31}", synopsis);
+    text += fmt::format("{}{}\n", cmd.summary,
                         cmd.destructive ? " (needs --yes)" : "");
     list.push_back({{"name", name},
                     {"usage", cmd.usage},

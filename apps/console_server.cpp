@@ -370,12 +370,21 @@ void console_server::serve(connection& conn) {
     if (line.size() > 200) {
       line = line.substr(0, 200) + "...";
     }
+    for (auto& ch : line) {
+      // One log line per command, whatever the client sent.
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == '"') {
+        ch = '?';
+      }
+    }
     opts_.log->info("event=console.command peer={} command=\"{}\" ok={}", peer,
                     line, reply.ok);
     if (write_frame(conn.fd, encode_reply(reply, req->json))) {
       break; // the client went away mid-command
     }
   }
+  // The client sees the end at once; the descriptor is closed when the
+  // thread is reaped.
+  ::shutdown(conn.fd, SHUT_RDWR);
   conn.done = true;
 }
 

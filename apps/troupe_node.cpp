@@ -1,6 +1,8 @@
 // troupe-node: runs one Troupe node from a config file, environment and flags.
 #include "apps/node.hpp"
 
+#include "apps/example_counter.hpp"
+
 #include "runtime/build_info.hpp"
 #include "runtime/config.hpp"
 #include "runtime/errors.hpp"
@@ -82,6 +84,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> run_for_text;
   std::optional<std::string> console_tcp;
   std::optional<std::string> http;
+  bool examples = false;
   app.add_option("--config", config_file, "TOML configuration file");
   app.add_option("--name", name, "node name, name or name@host");
   app.add_option("--listen", listen, "cluster listen address host:port");
@@ -93,6 +96,9 @@ int main(int argc, char** argv) {
                  "or off");
   app.add_option("--http", http,
                  "HTTP host:port for /metrics, /status, /healthz, or off");
+  app.add_flag("--examples", examples,
+               "run the example service (counter/<key> virtual actors and "
+               "the console command `counter`)");
   app.add_option("--run-for", run_for_text,
                  "stop after this long, e.g. 30s (default: until signalled)");
   try {
@@ -151,11 +157,28 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto node = troupe::node::start(std::move(*cfg), {});
+  troupe::node::options opts;
+  if (examples) {
+    opts.kinds.push_back(troupe::example_counter_kind(cfg->full_name()));
+  }
+  auto node = troupe::node::start(std::move(*cfg), std::move(opts));
   if (!node) {
     std::fprintf(stderr, "troupe-node: cannot start: %s\n",
                  rt::describe(node.error()).c_str());
     return exit_failure;
+  }
+  if (examples) {
+    auto err = (*node)->console().add(
+      troupe::example_counter_command((*node)->router()));
+    if (!err) {
+      err = (*node)->cluster().service("counter", true);
+    }
+    if (err) {
+      std::fprintf(stderr, "troupe-node: example service: %s\n",
+                   rt::describe(err).c_str());
+      (*node)->stop("example service failed");
+      return exit_failure;
+    }
   }
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (run_for) {

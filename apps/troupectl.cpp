@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -213,6 +216,25 @@ void on_sigint(int) {
   interrupted = true;
 }
 
+// Reads the keys for libedit. A Ctrl-C (SIGINT) while a line is edited
+// ends the line at once; `read_line` then drops it.
+int read_key(FILE*) {
+  for (;;) {
+    if (interrupted) {
+      return '\n';
+    }
+    unsigned char c = 0;
+    auto r = ::read(STDIN_FILENO, &c, 1);
+    if (r == 1) {
+      return c;
+    }
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    return EOF;
+  }
+}
+
 char* complete_command(const char* text, int state) {
   static size_t next = 0;
   if (state == 0) {
@@ -250,8 +272,7 @@ std::optional<std::string> read_line(const std::string& prompt) {
   std::string line{raw};
   std::free(raw);
   if (interrupted) {
-    std::printf("\n");
-    return std::string{};
+    return std::string{}; // cancelled: the editor has ended the line
   }
   return line;
 }
@@ -286,6 +307,7 @@ int attach(troupe::console_client& client, const cli& c) {
   sa.sa_flags = 0; // no SA_RESTART: readline returns
   sigaction(SIGINT, &sa, nullptr);
   rl_catch_signals = 0;
+  rl_getc_function = read_key;
   rl_attempted_completion_function = complete;
   std::string history;
   if (const char* home = std::getenv("HOME")) {

@@ -3,6 +3,7 @@
 // its own, and moves actors' state when partitions change hands.
 #include "cluster/router.hpp"
 
+#include "actors/crash_report.hpp"
 #include "cluster/atoms.hpp"
 #include "cluster/errors.hpp"
 #include "cluster/message_bytes.hpp"
@@ -797,6 +798,7 @@ private:
 
 caf::behavior router_state::make_behavior() {
   self_->set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+  self_->set_default_handler(actors::unexpected_message_handler("router"));
   self_->request(ctx_->membership(), caf::infinite, view_atom::value)
     .then([this](routing_view& v) { on_view(std::move(v)); });
   auto tick_every = std::min(handoff_timeout() / 4, sweep_interval());
