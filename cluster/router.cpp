@@ -129,7 +129,10 @@ private:
     const bool new_ring = !v.current.empty()
                           && (view_.current.empty()
                               || v.current.epoch() > epoch());
-    if (new_ring) {
+    // The first ring a router sees (at a node's start, or after a restart)
+    // is not a change it takes part in: its handoffs were made to this
+    // node's previous life, and waiting for them would stall its names.
+    if (new_ring && !view_.current.empty()) {
       hold_incoming(v);
     }
     view_ = std::move(v);
@@ -152,6 +155,11 @@ private:
     const auto& r = v.current;
     for (std::uint32_t p = 0; p < r.size(); ++p) {
       if (r.owner(p) != me()) {
+        // A handoff of an earlier ring that no longer brings the partition
+        // here: stop waiting for it.
+        if (incoming_.erase(p) > 0) {
+          release(p);
+        }
         continue;
       }
       ctx_->names->move_in(p);

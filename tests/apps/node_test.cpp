@@ -1,6 +1,8 @@
 // Tests of the node assembly in one process: applications and stop requests.
 #include "apps/node.hpp"
 
+#include "apps/console_client.hpp"
+
 #include "runtime/errors.hpp"
 #include "supervision/supervisor_client.hpp"
 #include "tests/supervision/sup_fixture.hpp"
@@ -131,6 +133,77 @@ TEST_CASE_FIXTURE(node_fixture, "a stop request is answered once: the first "
   REQUIRE(request);
   CHECK(request->reason == "operator");
   CHECK_FALSE(request->failure);
+}
+
+TEST_CASE_FIXTURE(node_fixture, "the console answers over its socket after "
+                                "the cluster transport has been shut down, and "
+                                "runs commands a service adds") {
+  auto n = start({});
+  REQUIRE(n);
+  auto& node = **n;
+  REQUIRE_FALSE(node.console().add(
+    {.name = "greet",
+     .usage = "<who>",
+     .summary = "says hello",
+     .destructive = false,
+     .max_args = 1,
+     .handler = [](const troupe::actors::console_call& call) {
+       if (call.args.empty()) {
+         return troupe::actors::console_reply::failure("usage: greet <who>");
+       }
+       return troupe::actors::console_reply::success("hello " + call.args[0]);
+     }}));
+  // The cluster application's own supervisor, then its transport.
+  ts::supervisor_client root{node.system(), node.root()};
+  auto apps = root.which_children();
+  REQUIRE(apps);
+  auto cluster_app
+    = std::find_if(apps->begin(), apps->end(),
+                   [](const auto& c) { return c.id == "cluster"; });
+  REQUIRE(cluster_app != apps->end());
+  ts::supervisor_client cluster{node.system(), cluster_app->handle};
+  REQUIRE_FALSE(cluster.terminate_child("transport"));
+
+  auto console = troupe::console_client::connect_unix(node.console_socket());
+  REQUIRE(console);
+  auto tree = console->call({"tree"}, true);
+  REQUIRE(tree);
+  REQUIRE(tree->ok);
+  bool transport_stopped = false;
+  for (const auto& app : tree->data["children"]) {
+    for (const auto& c : app["children"]) {
+      if (c["id"] == "transport") {
+        transport_stopped = !c["running"].get<bool>();
+      }
+    }
+  }
+  CHECK(transport_stopped);
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"status"},
+                                       {"members"},
+                                       {"version"},
+                                       {"log", "tail", "3"},
+                                       {"metrics"},
+                                       {"actors"}}) {
+    CAPTURE(cmd);
+    auto r = console->call(cmd);
+    REQUIRE(r);
+    CHECK(r->ok);
+  }
+  auto hello = console->call({"greet", "operator"});
+  REQUIRE(hello);
+  CHECK(hello->ok);
+  CHECK(hello->text == "hello operator");
+  auto usage = console->call({"greet"});
+  REQUIRE(usage);
+  CHECK_FALSE(usage->ok);
+  // A registered local actor is found by name.
+  auto names = node.names();
+  caf::scoped_actor someone{node.system()};
+  REQUIRE_FALSE(names->register_name("someone", caf::actor{someone}));
+  auto sent = console->call({"send", "someone", "hi", "there"});
+  REQUIRE(sent);
+  CHECK(sent->ok);
+  someone->receive([](const std::string& text) { CHECK(text == "hi there"); });
 }
 
 TEST_SUITE_END();
