@@ -236,8 +236,8 @@ public:
       stop(msg.get_as<caf::error>(1));
       return caf::message{};
     }
-    if (auto reply = answer_probe(self, msg, "gen_server", status())) {
-      return std::move(*reply);
+    if (msg.match_elements<probe_atom>()) { // status only when asked
+      return *answer_probe(self, msg, "gen_server", status());
     }
     auto* elem = self->current_mailbox_element();
     bool is_request = elem != nullptr && elem->mid.is_request();

@@ -65,7 +65,7 @@ public:
       };
       flag(v.self, "self");
       flag(v.leader, "leader");
-      flag(v.unreachable, "unreachable");
+      flag(v.unreachable && m.status != member_status::removed, "unreachable");
       flag(m.announcement.draining, "draining");
       text += fmt::format("\n{:<24} {:<9} {:<22} {:<9} {:>4}  {}", m.name,
                           short_id(m.node_id), runtime::to_string(m.address),

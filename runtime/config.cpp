@@ -123,9 +123,16 @@ apply_optional_listener(node_config& cfg, const std::vector<std::string>& v) {
     cfg.observe.*Member = std::nullopt;
     return std::nullopt;
   }
-  auto ep = parse_endpoint(v.size() == 1 ? v.front() : "");
+  auto text = v.size() == 1 ? v.front() : std::string{};
+  // A port alone listens on loopback.
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      })) {
+    text = "127.0.0.1:" + text;
+  }
+  auto ep = parse_endpoint(text);
   if (!ep) {
-    return "host:port (port 0 picks a free one), or off";
+    return "host:port or a port alone (loopback; 0 picks a free one), or off";
   }
   cfg.observe.*Member = *ep;
   return std::nullopt;

@@ -148,6 +148,9 @@ TEST_CASE("every bad value is named with its key, value, origin and "
     {"cluster.join", "host:0", "seed addresses"},
     {"scheduler.threads", "1000", "0 (CAF's default) to 256"},
     {"scheduler.policy", "fair", "stealing or sharing"},
+    {"console.tcp", "on", "or off"},
+    {"console.tcp", "127.0.0.1:99999", "or off"},
+    {"http.listen", "", "or off"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.key);
@@ -160,6 +163,27 @@ TEST_CASE("every bad value is named with its key, value, origin and "
     CHECK(contains(text, "expected"));
     CHECK(contains(text, c.expectation));
   }
+}
+
+TEST_CASE("the console's TCP listener and HTTP are off unless set; a port "
+          "alone means loopback") {
+  auto defaults = rt::load_config({});
+  REQUIRE(defaults);
+  CHECK_FALSE(defaults->observe.console_tcp);
+  CHECK_FALSE(defaults->observe.http);
+  rt::config_input input;
+  input.flags["console.tcp"] = {"4380"};
+  input.environment["TROUPE_HTTP_LISTEN"] = "0.0.0.0:9100";
+  auto cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  REQUIRE(cfg->observe.console_tcp);
+  CHECK_EQ(rt::to_string(*cfg->observe.console_tcp), "127.0.0.1:4380");
+  REQUIRE(cfg->observe.http);
+  CHECK_EQ(rt::to_string(*cfg->observe.http), "0.0.0.0:9100");
+  input.flags["http.listen"] = {"off"};
+  cfg = rt::load_config(input);
+  REQUIRE(cfg);
+  CHECK_FALSE(cfg->observe.http);
 }
 
 TEST_CASE("an error names the environment variable a bad value came from") {
