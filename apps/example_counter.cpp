@@ -1,6 +1,7 @@
 // An example service: counters addressed by name.
 #include "apps/example_counter.hpp"
 
+#include "actors/crash_report.hpp"
 #include "runtime/errors.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -31,7 +32,11 @@ cluster::actor_kind example_counter_kind(std::string node_name) {
           .start = [node_name](caf::actor_system& sys, const std::string&,
                                const std::string& state) {
             auto start = parse_state(state);
-            return sys.spawn([node_name, start](caf::event_based_actor*) {
+            return sys.spawn([node_name, start](caf::event_based_actor* self) {
+              // Answers status probes (`actors`, `inspect`) and logs what
+              // it does not understand, like every Troupe actor.
+              self->set_default_handler(
+                actors::unexpected_message_handler("counter"));
               auto total = std::make_shared<std::int64_t>(start);
               return caf::behavior{
                 [total, node_name](add_atom, std::int64_t n) {

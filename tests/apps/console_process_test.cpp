@@ -2,6 +2,7 @@
 // troupe-node, driven from outside over its socket, TCP and HTTP.
 #include "apps/console_client.hpp"
 #include "apps/console_protocol.hpp"
+#include "runtime/crash_log.hpp"
 #include "tests/testkit/node_process.hpp"
 #include "tests/testkit/wait.hpp"
 
@@ -11,6 +12,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -83,7 +85,7 @@ struct console_node {
       .binary = tk::troupe_node_binary(),
       .args = {"--name", "c1@127.0.0.1", "--data-dir", data_dir().string(),
                "--listen", "127.0.0.1:0", "--console-tcp", "127.0.0.1:0",
-               "--http", "127.0.0.1:0"},
+               "--http", "127.0.0.1:0", "--examples"},
       .env = {},
       .work_dir = dir.path(),
     });
@@ -176,6 +178,18 @@ TEST_SUITE_BEGIN("apps.console");
 TEST_CASE("every console command answers through troupectl, over the Unix "
           "socket and over TCP with the token") {
   console_node n;
+  // A crash report from an earlier life of the node, for `reports`.
+  std::filesystem::create_directories(n.data_dir() / "log");
+  std::ofstream{n.data_dir() / "log" / "crash.log"}
+    << troupe::runtime::to_json_line({.time = "2026-11-24T10:00:00Z",
+                                      .node = "c1",
+                                      .actor_id = 42,
+                                      .name = "cache",
+                                      .behaviour = "gen_server",
+                                      .last_message = "(put, \"k\")",
+                                      .status = "size=3",
+                                      .reason = "disk full"})
+    << "\n";
   n.start();
   struct expectation {
     std::vector<std::string> args;
@@ -195,8 +209,11 @@ TEST_CASE("every console command answers through troupectl, over the Unix "
     {{"log", "level", "cluster", "debug"}, "cluster set to debug"},
     {{"log", "tail", "5"}, "event="},
     {{"log", "loggers"}, "c1.apps.node"},
-    {{"reports"}, "0 crash reports"},
+    {{"reports"}, "1 crash report"},
+    {{"reports", "show", "1"}, "reason:       disk full"},
     {{"metrics"}, "troupe_cluster_gossip_rounds_total"},
+    {{"counter", "x", "add", "2"}, "(on c1@127.0.0.1)"},
+    {{"send", "counter/x", "hello"}, "routed \"hello\" to counter/x"},
     {{"help"}, "inspect"},
     {{"help", "kill"}, "needs --yes"},
   };
