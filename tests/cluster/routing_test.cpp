@@ -222,8 +222,11 @@ TEST_CASE("messages for a crashed owner's names go to fallbacks") {
         c.at(from).router().send(name, add_atom::value, std::int64_t{1}));
     }
   }
+  // Sends from different nodes are not ordered with node 0's read: wait
+  // until all four have arrived.
   for (const auto& name : owned_by_4) {
-    CHECK(rc.get(0, name) == 4);
+    CAPTURE(name);
+    CHECK(c.wait_for([&] { return rc.get(0, name) == 4; }, 10s));
   }
   std::lock_guard<std::mutex> guard{rc.book->mtx};
   for (const auto& name : owned_by_4) {
