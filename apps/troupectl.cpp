@@ -211,6 +211,9 @@ int one_shot(troupe::console_client& client, const cli& c) {
 
 std::atomic<bool> interrupted{false};
 std::vector<std::string> completions;
+// A key read in the same call that saw the interrupt: it belongs to the
+// next line.
+std::optional<unsigned char> pending_key;
 
 void on_sigint(int) {
   interrupted = true;
@@ -223,9 +226,18 @@ int read_key(FILE*) {
     if (interrupted) {
       return '\n';
     }
+    if (pending_key) {
+      auto c = *pending_key;
+      pending_key.reset();
+      return c;
+    }
     unsigned char c = 0;
     auto r = ::read(STDIN_FILENO, &c, 1);
     if (r == 1) {
+      if (interrupted) {
+        pending_key = c; // typed after the Ctrl-C
+        return '\n';
+      }
       return c;
     }
     if (r < 0 && errno == EINTR) {

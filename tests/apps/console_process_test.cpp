@@ -17,10 +17,12 @@
 #include <set>
 #include <sstream>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 namespace tk = troupe::testkit;
@@ -481,7 +483,10 @@ TEST_CASE("troupectl attach: completion, Ctrl-C cancels the line, "
     ::_exit(127);
   }
   std::string seen;
-  // Reads until `needle` appears in what the session printed.
+  std::string transcript; // all of it, for failure messages
+  // Reads until `needle` appears in what the session printed, then forgets
+  // everything up to its end, so that the next expectation is met only by
+  // what comes after it.
   auto expect = [&](const std::string& needle) {
     auto until = std::chrono::steady_clock::now() + deadline;
     while (!contains(seen, needle)
@@ -494,38 +499,57 @@ TEST_CASE("troupectl attach: completion, Ctrl-C cancels the line, "
           break;
         }
         seen.append(buf, static_cast<size_t>(r));
+        transcript.append(buf, static_cast<size_t>(r));
       }
     }
-    return contains(seen, needle);
+    auto at = seen.find(needle);
+    if (at == std::string::npos) {
+      return false;
+    }
+    seen.erase(0, at + needle.size());
+    return true;
   };
   auto type = [&](const std::string& keys) {
     REQUIRE(::write(master, keys.data(), keys.size())
             == static_cast<ssize_t>(keys.size()));
   };
+  // Keys are typed only once a fresh prompt shows and the line editor has
+  // put the terminal into its editing mode: between lines the terminal is
+  // cooked, and there a Ctrl-D typed ahead is not an end of file.
+  int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+  REQUIRE(slave >= 0);
+  auto editing = [slave] {
+    termios t{};
+    return ::tcgetattr(slave, &t) == 0 && (t.c_lflag & ICANON) == 0;
+  };
+  const std::string prompt = "c1@127.0.0.1> ";
+  auto at_prompt = [&](const std::string& keys) {
+    REQUIRE(expect(prompt));
+    REQUIRE(tk::wait_until(editing, deadline));
+    type(keys);
+  };
   CHECK(expect("attached to c1@127.0.0.1"));
-  CHECK(expect("c1@127.0.0.1> "));
-  type("vers\t\n"); // completes to `version`
+  at_prompt("vers\t\n"); // completes to `version`
   CHECK(expect("CAF 0.17.6"));
-  seen.clear();
-  type("leave --yes please");
+  at_prompt("leave --yes please");
   CHECK(expect("please")); // echoed: the line is being edited
   type("\x03");            // Ctrl-C: the line is dropped, the node untouched
-  CHECK(expect("c1@127.0.0.1> "));
-  seen.clear();
-  type("drain\n");
+  at_prompt("drain\n");
   CHECK(expect("really run it? [y/N]"));
+  REQUIRE(tk::wait_until(editing, deadline));
   type("n\n");
   CHECK(expect("not run"));
-  seen.clear();
-  type("members\n");
+  at_prompt("members\n");
   CHECK(expect("self,leader"));
-  type("\x04"); // Ctrl-D detaches
+  at_prompt("\x04"); // Ctrl-D detaches
   if (!expect("detached from c1@127.0.0.1")) {
     ::kill(pid, SIGKILL);
-    FAIL_CHECK("troupectl did not detach on Ctrl-D: " << seen);
+    FAIL_CHECK("troupectl did not detach on Ctrl-D; the session:\n"
+               << transcript);
   }
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
+  ::close(slave);
   ::close(master);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
