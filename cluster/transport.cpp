@@ -23,11 +23,13 @@ namespace {
 
 using caf::io::connection_handle;
 
-enum class phase { header, body };
+// Bytes asked of the socket per read: many frames arrive in one read.
+constexpr std::size_t read_chunk = 64 * 1024;
 
 struct connection {
   bool outbound = false;
-  phase reading = phase::header;
+  std::vector<char> inbox;         // received bytes not yet taken as frames
+  std::size_t inbox_at = 0;        // where the next frame starts in `inbox`
   std::string challenge;           // ours, for the peer to answer
   std::optional<wire::hello> peer; // the peer's hello, once received
   bool verified = false;           // the peer answered our challenge
@@ -98,7 +100,7 @@ private:
     auto& c = conns_[hdl];
     c.outbound = outbound;
     c.target = std::move(target);
-    self_->configure_read(hdl, caf::io::receive_policy::exactly(4));
+    self_->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
     send_hello(hdl, c);
   }
 
@@ -128,14 +130,21 @@ private:
     }
   }
 
+  // Takes every complete frame out of what has arrived on a connection.
   void on_data(connection_handle hdl, const std::vector<char>& buf) {
     auto i = conns_.find(hdl);
     if (i == conns_.end()) {
       return;
     }
-    auto& c = i->second;
-    const auto* p = reinterpret_cast<const std::uint8_t*>(buf.data());
-    if (c.reading == phase::header) {
+    i->second.inbox.insert(i->second.inbox.end(), buf.begin(), buf.end());
+    for (;;) {
+      auto& c = i->second;
+      auto available = c.inbox.size() - c.inbox_at;
+      if (available < 4) {
+        break;
+      }
+      const auto* p
+        = reinterpret_cast<const std::uint8_t*>(c.inbox.data() + c.inbox_at);
       auto n = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16)
                | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
       if (n == 0 || n > ctx_->settings.max_frame_bytes) {
@@ -144,24 +153,37 @@ private:
                               ctx_->settings.max_frame_bytes));
         return;
       }
-      c.reading = phase::body;
-      self_->configure_read(hdl, caf::io::receive_policy::exactly(n));
-      return;
+      if (available - 4 < n) {
+        break; // the rest of this frame is still on its way
+      }
+      c.inbox_at += 4 + n;
+      if (frames_in_ != nullptr) {
+        frames_in_->inc();
+        bytes_in_->inc(4 + n);
+      }
+      auto f = wire::decode(
+        p + 4, n, {.max_frame_bytes = ctx_->settings.max_frame_bytes});
+      if (!f) {
+        count("troupe_cluster_frames_refused_total");
+        drop(hdl, runtime::describe(f.error()));
+        return;
+      }
+      on_frame(hdl, c, std::move(*f));
+      // The frame may have closed this connection (or replaced it).
+      i = conns_.find(hdl);
+      if (i == conns_.end()) {
+        return;
+      }
     }
-    c.reading = phase::header;
-    self_->configure_read(hdl, caf::io::receive_policy::exactly(4));
-    if (frames_in_ != nullptr) {
-      frames_in_->inc();
-      bytes_in_->inc(4 + buf.size());
+    auto& c = i->second;
+    if (c.inbox_at == c.inbox.size()) {
+      c.inbox.clear();
+      c.inbox_at = 0;
+    } else if (c.inbox_at > read_chunk) {
+      c.inbox.erase(c.inbox.begin(),
+                    c.inbox.begin() + static_cast<std::ptrdiff_t>(c.inbox_at));
+      c.inbox_at = 0;
     }
-    auto f = wire::decode(p, buf.size(),
-                          {.max_frame_bytes = ctx_->settings.max_frame_bytes});
-    if (!f) {
-      count("troupe_cluster_frames_refused_total");
-      drop(hdl, runtime::describe(f.error()));
-      return;
-    }
-    on_frame(hdl, c, std::move(*f));
   }
 
   void on_frame(connection_handle hdl, connection& c, wire::frame f) {
@@ -339,8 +361,10 @@ caf::behavior transport_state::make_behavior() {
         self->log_->debug("event=peer.dial_failed address={}", target);
         return;
       }
-      auto hdl = self->self_->add_scribe(
-        static_cast<caf::io::network::native_socket>(fd));
+      auto sock = static_cast<caf::io::network::native_socket>(fd);
+      // Frames are small and often answered: no Nagle delay.
+      static_cast<void>(caf::io::network::tcp_nodelay(sock, true));
+      auto hdl = self->self_->add_scribe(sock);
       self->adopt(hdl, true, target);
     },
     [self](send_frame_atom, const std::string& node_id, const wire::frame& f) {
@@ -412,6 +436,8 @@ caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
                                        runtime::to_string(listen),
                                        caf::to_string(fd.error())));
   }
+  // Accepted connections inherit this (no Nagle delay on frames).
+  static_cast<void>(caf::io::network::tcp_nodelay(*fd, true));
   auto port = caf::io::network::local_port_of_fd(*fd);
   if (!port) {
     caf::io::network::close_socket(*fd);

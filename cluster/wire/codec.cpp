@@ -10,6 +10,7 @@
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -508,7 +509,11 @@ std::string kind_of(const frame& f) {
 }
 
 std::vector<std::uint8_t> encode(const frame& f) {
-  capnp::MallocMessageBuilder mb;
+  // Frames are encoded one after another on a few threads: each thread
+  // builds in scratch space of its own (kept zeroed by the builder), so a
+  // small frame costs no allocation of a first segment.
+  thread_local std::array<capnp::word, 1024> scratch{};
+  capnp::MallocMessageBuilder mb{kj::arrayPtr(scratch.data(), scratch.size())};
   auto root = mb.initRoot<Frame>();
   root.setProtocol(protocol_version);
   std::visit(body_writer{root.initBody()}, f);

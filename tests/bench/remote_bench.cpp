@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 namespace tc = troupe::cluster;
 namespace tk = troupe::testkit;
@@ -29,6 +30,7 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 
 constexpr std::uint64_t one_way = 200'000;
 constexpr std::uint64_t round_trips = 2'000;
+constexpr std::uint64_t actor_round_trips = 20'000;
 const std::string body(64, 'x');
 
 troupe::runtime::node_config config(const std::filesystem::path& dir,
@@ -136,6 +138,35 @@ void bench_transport(troupe::node& local, const std::string& server_id) {
   troupe::bench::report("remote.transport_roundtrip",
                         static_cast<double>(round_trips) / took.count(),
                         "rt/s");
+  // The same between two actors, as one process calling another does: the
+  // next ping leaves from the handler of the last pong.
+  auto ctx = client.context();
+  auto pinger = sys.spawn([ctx, server_id,
+                           caller = caf::actor{self}](caf::event_based_actor*) {
+    auto left = std::make_shared<std::uint64_t>(actor_round_trips);
+    return caf::behavior{
+      [ctx, server_id, caller, left](tc::payload_atom, const std::string&,
+                                     const tc::wire::payload& p) {
+        if (--*left == 0) {
+          caf::anon_send(caller, ping_atom::value);
+          return;
+        }
+        caf::anon_send(ctx->transport(), tc::send_frame_atom::value, server_id,
+                       tc::wire::frame{tc::wire::payload{.kind = "bench.ping",
+                                                         .data = p.data}});
+      },
+    };
+  });
+  client.handle_payloads("bench.pong", pinger);
+  start = clock_type::now();
+  client.send_payload(server_id, "bench.ping", body);
+  self->receive([](ping_atom) {},
+                caf::after(120s) >> [] { fail("the pinger did not finish"); });
+  took = clock_type::now() - start;
+  troupe::bench::report("remote.transport_actor_roundtrip",
+                        static_cast<double>(actor_round_trips) / took.count(),
+                        "rt/s");
+  caf::anon_send_exit(pinger, caf::exit_reason::user_shutdown);
 }
 
 void bench_basp(troupe::node& local, std::uint16_t port) {
@@ -169,6 +200,38 @@ void bench_basp(troupe::node& local, std::uint16_t port) {
   troupe::bench::report("remote.basp_roundtrip",
                         static_cast<double>(round_trips) / took.count(),
                         "rt/s");
+  auto pinger = sys.spawn([sink = *sink](caf::event_based_actor* me) {
+    auto left = std::make_shared<std::uint64_t>(actor_round_trips);
+    return caf::behavior{
+      [me, sink, left](ping_atom) {
+        auto caller = caf::actor_cast<caf::actor>(me->current_sender());
+        auto next = std::make_shared<std::function<void()>>();
+        *next = [me, sink, left, caller, next] {
+          me->request(sink, 10s, ping_atom::value, body)
+            .then(
+              [me, left, caller, next](const std::string&) {
+                if (--*left == 0) {
+                  me->send(caller, ping_atom::value);
+                  *next = nullptr; // breaks the cycle
+                  return;
+                }
+                (*next)();
+              },
+              [](caf::error&) { fail("no BASP pong"); });
+        };
+        (*next)();
+      },
+    };
+  });
+  start = clock_type::now();
+  self->send(pinger, ping_atom::value);
+  self->receive([](ping_atom) {},
+                caf::after(120s) >> [] { fail("the pinger did not finish"); });
+  took = clock_type::now() - start;
+  troupe::bench::report("remote.basp_actor_roundtrip",
+                        static_cast<double>(actor_round_trips) / took.count(),
+                        "rt/s");
+  caf::anon_send_exit(pinger, caf::exit_reason::user_shutdown);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // the test kit's cluster harness.
 #include "tests/testkit/cluster_harness.hpp"
 
+#include "cluster/atoms.hpp"
 #include "cluster/errors.hpp"
 #include "cluster/wire/codec.hpp"
 #include "supervision/supervisor_client.hpp"
@@ -215,6 +216,47 @@ TEST_CASE("a node with the wrong secret is refused and the refusal logged") {
   REQUIRE(members);
   CHECK(members->size() == 1);
   (*intruder)->stop("test over");
+}
+
+TEST_CASE("payloads arrive whole and in order: small ones in bursts, large "
+          "ones across many reads") {
+  tk::cluster_harness c{{.nodes = 2}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  caf::scoped_actor inbox{c.at(1).system()};
+  c.at(1).cluster().handle_payloads("test.seq", inbox);
+  // Every 97th payload is 300 KB (several socket reads); the others are
+  // small and leave the sender faster than one read takes them.
+  auto body = [](std::size_t i) {
+    std::size_t size = i % 97 == 0 ? 300 * 1024 : 1 + i % 50;
+    std::string out = std::to_string(i) + ":";
+    for (std::size_t k = out.size(); k < size; ++k) {
+      out += static_cast<char>('a' + (i + k) % 26);
+    }
+    return out;
+  };
+  constexpr std::size_t count = 3000;
+  for (std::size_t i = 0; i < count; ++i) {
+    REQUIRE_FALSE(
+      c.at(0).cluster().send_payload(c.node_id(1), "test.seq", body(i)));
+  }
+  std::size_t next = 0;
+  bool timed_out = false;
+  while (next < count && !timed_out) {
+    inbox->receive(
+      [&](tc::payload_atom, const std::string& from,
+          const tc::wire::payload& p) {
+        CHECK(from == c.node_id(0));
+        if (p.data != body(next)) {
+          FAIL_CHECK("payload " << next << " arrived as one of "
+                                << p.data.size() << " bytes starting "
+                                << p.data.substr(0, 12));
+        }
+        ++next;
+      },
+      caf::after(deadline) >> [&] { timed_out = true; });
+  }
+  CHECK(next == count);
 }
 
 TEST_CASE("garbage, oversized and truncated frames are refused without "
