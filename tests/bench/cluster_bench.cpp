@@ -10,6 +10,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <string_view>
 
 namespace tk = troupe::testkit;
 namespace tc = troupe::cluster;
@@ -17,6 +18,33 @@ using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
+
+// One line per node for failure messages: what it knows and has seen.
+void describe(tk::cluster_harness& c) {
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (!c.running(i)) {
+      continue;
+    }
+    auto snap = c.at(i).cluster().snapshot();
+    if (!snap) {
+      std::fprintf(stderr, "  n%zu: no snapshot\n", i);
+      continue;
+    }
+    std::size_t up = 0;
+    std::size_t unreachable = 0;
+    for (const auto& [id, m] : snap->gossip.state.members()) {
+      up += m.status == tc::member_status::up ? 1 : 0;
+      unreachable += snap->gossip.state.is_unreachable(id) ? 1 : 0;
+    }
+    std::fprintf(stderr,
+                 "  n%zu: %s, %zu members, %zu up, %zu unreachable, seen by "
+                 "%zu, version %s\n",
+                 i, snap->converged ? "converged" : "not converged",
+                 snap->gossip.state.members().size(), up, unreachable,
+                 snap->gossip.seen.size(),
+                 tc::to_string(snap->gossip.state.version()).c_str());
+  }
+}
 
 // Converges n - 1 nodes, then measures the join of one more.
 void convergence(std::size_t n) {
@@ -36,6 +64,7 @@ void convergence(std::size_t n) {
   }
   if (!c.wait_converged(120s)) {
     std::fprintf(stderr, "%zu nodes did not converge\n", n - 1);
+    describe(c);
     std::exit(1);
   }
   std::uint64_t before = 0;
@@ -70,6 +99,7 @@ void convergence(std::size_t n) {
   // Phase two: the leader has moved it up and everyone has seen that.
   if (!known || !c.wait_for([&] { return c.converged(); }, 120s)) {
     std::fprintf(stderr, "the join into %zu nodes did not converge\n", n);
+    describe(c);
     std::exit(1);
   }
   std::chrono::duration<double, std::milli> took = clock_type::now() - start;
@@ -167,8 +197,25 @@ void failure_detection() {
 
 } // namespace
 
-int main() {
-  failure_detection();
-  convergence(16);
-  convergence(32);
+int main(int argc, char** argv) {
+  auto wanted = [&](std::string_view part) {
+    if (argc < 2) {
+      return true;
+    }
+    for (int i = 1; i < argc; ++i) {
+      if (part == argv[i]) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (wanted("detect")) {
+    failure_detection();
+  }
+  if (wanted("converge16")) {
+    convergence(16);
+  }
+  if (wanted("converge32")) {
+    convergence(32);
+  }
 }

@@ -1,6 +1,7 @@
 // Remote messaging between two node processes: one-way throughput and round
 // trips over the cluster transport, beside raw CAF BASP in the same run.
 // The program runs itself a second time with --serve as the far side.
+// `remote_bench sharing` runs both with CAF's work-sharing scheduler.
 #include "apps/node.hpp"
 #include "cluster/atoms.hpp"
 #include "cluster/transport.hpp"
@@ -33,6 +34,10 @@ constexpr std::uint64_t round_trips = 2'000;
 constexpr std::uint64_t actor_round_trips = 20'000;
 const std::string body(64, 'x');
 
+// Both processes use this scheduling policy (`remote_bench sharing` for
+// work sharing).
+auto policy = troupe::runtime::scheduler_policy::stealing;
+
 troupe::runtime::node_config config(const std::filesystem::path& dir,
                                     const std::string& name) {
   troupe::runtime::node_config cfg;
@@ -40,6 +45,7 @@ troupe::runtime::node_config config(const std::filesystem::path& dir,
   cfg.listen = {.host = "127.0.0.1", .port = 0};
   cfg.data_dir = dir / name;
   cfg.level = troupe::runtime::log_level::warn;
+  cfg.policy = policy;
   return cfg;
 }
 
@@ -237,13 +243,17 @@ void bench_basp(troupe::node& local, std::uint16_t port) {
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::strcmp(argv[1], "--serve") == 0) {
+  bool sharing = std::strcmp(argv[argc - 1], "sharing") == 0;
+  if (sharing) {
+    policy = troupe::runtime::scheduler_policy::sharing;
+  }
+  if (argc >= 3 && std::strcmp(argv[1], "--serve") == 0) {
     return serve(argv[2]);
   }
   tk::temp_dir dir;
   tk::node_process server{
     {.binary = std::filesystem::canonical("/proc/self/exe"),
-     .args = {"--serve", dir.path().string()},
+     .args = {"--serve", dir.path().string(), sharing ? "sharing" : ""},
      .env = {},
      .work_dir = dir.path()}};
   unsigned cluster_port = 0;
