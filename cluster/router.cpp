@@ -259,18 +259,27 @@ private:
     }
   }
 
+  // Starts waiting transfers up to the concurrency limit. Starting one may
+  // finish it at once and change `transfers_` (even start others from
+  // within): the waiting ones are listed first and looked up one by one.
   void start_transfers() {
-    std::size_t running = 0;
+    std::vector<std::uint32_t> waiting;
     for (const auto& [p, t] : transfers_) {
-      running += t.started ? 1 : 0;
+      if (!t.started) {
+        waiting.push_back(p);
+      }
     }
-    for (auto& [p, t] : transfers_) {
+    for (auto p : waiting) {
+      std::size_t running = 0;
+      for (const auto& [q, t] : transfers_) {
+        running += t.started ? 1 : 0;
+      }
       if (running >= ctx_->settings.handoff_concurrency) {
         return;
       }
-      if (!t.started) {
-        start_transfer(t);
-        ++running;
+      if (auto i = transfers_.find(p);
+          i != transfers_.end() && !i->second.started) {
+        start_transfer(i->second);
       }
     }
   }

@@ -10,7 +10,10 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <string_view>
+
+#include <sys/wait.h>
 
 namespace tk = troupe::testkit;
 namespace tc = troupe::cluster;
@@ -134,6 +137,29 @@ double detection_ms(tk::cluster_harness& c, caf::scoped_actor& events,
         },
         60s)) {
     std::fprintf(stderr, "the peer process did not join\n");
+    if (auto m = c.at(0).cluster().members()) {
+      for (const auto& v : *m) {
+        std::fprintf(stderr, "  %s incarnation %llu %s%s\n",
+                     v.info.name.c_str(),
+                     static_cast<unsigned long long>(v.info.incarnation),
+                     tc::to_string(v.info.status).c_str(),
+                     v.unreachable ? " unreachable" : "");
+      }
+    }
+    describe(c);
+    for (auto f : {c.dir() / "n0" / "log" / "node.log",
+                   c.dir() / "peer" / "log" / "node.log"}) {
+      std::ifstream in{f};
+      std::string text{std::istreambuf_iterator<char>{in}, {}};
+      std::fprintf(stderr, "%s:\n%s\n", f.c_str(), text.c_str());
+    }
+    if (auto st = peer.wait_exit(std::chrono::milliseconds{0})) {
+      std::fprintf(stderr, "the peer exited: status %d, signal %d\n",
+                   WIFEXITED(*st) ? WEXITSTATUS(*st) : -1,
+                   WIFSIGNALED(*st) ? WTERMSIG(*st) : 0);
+    }
+    std::fprintf(stderr, "peer output:\n%s\n%s\n", peer.stdout_text().c_str(),
+                 peer.stderr_text().c_str());
     std::exit(1);
   }
   for (bool more = true; more;) {

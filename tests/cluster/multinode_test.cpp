@@ -154,6 +154,32 @@ TEST_CASE("a crashed node is seen unreachable, then down; restarted, it "
   }
 }
 
+TEST_CASE("a node restarted at once after an operator downs it rejoins, "
+          "again and again") {
+  // The restarted node boots with the ring it saved, in which it owned
+  // partitions; the cluster's ring (claimed without it) takes them away
+  // and, once it is up again, gives them back while its handoffs of the
+  // old ring are still queued.
+  tk::cluster_harness c{{.nodes = 2}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  for (int round = 0; round < 4; ++round) {
+    CAPTURE(round);
+    auto before = c.at(1).identity().incarnation;
+    c.crash(1);
+    REQUIRE(c.wait_for([&] { return c.unreachable_seen_by(0, 1); }, deadline));
+    REQUIRE_FALSE(c.at(0).cluster().down(c.node_id(1)));
+    REQUIRE(c.wait_for([&] { return c.status_seen_by(0, 1) == "removed"; },
+                       deadline));
+    REQUIRE_FALSE(c.start(1));
+    CHECK(c.at(1).identity().incarnation == before + 1);
+    if (!c.wait_converged(deadline)
+        || !c.wait_for([&] { return c.ring_settled(); }, deadline)) {
+      FAIL_CHECK("no converged cluster with a settled ring:\n" << matrix(c));
+    }
+  }
+}
+
 TEST_CASE("a partition {0,1} | {2,3,4} heals into one converged cluster "
           "without anyone re-joining by hand") {
   tk::cluster_harness c{{.nodes = 5}};
