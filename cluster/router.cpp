@@ -620,31 +620,36 @@ private:
 
   // A relay stands in for a remote requester: the actor gets the message
   // from it as an ordinary one, so its result comes back to the relay as
-  // one, and the relay sends it to the requester's node.
+  // one, and the relay sends it to the requester's node. It ends with the
+  // router: a node that stops does not wait for answers that never come.
   caf::actor spawn_relay(const std::string& origin, std::uint64_t id) {
     auto ctx = ctx_;
-    return self_->system().spawn([ctx, origin, id](caf::event_based_actor* r) {
-      auto answer = [ctx, origin, id, r](wire::route_reply reply) {
-        reply.request_id = id;
-        caf::anon_send(ctx->transport(), send_frame_atom::value, origin,
-                       wire::frame{wire::route{std::move(reply)}});
-        r->quit();
-      };
-      r->set_default_handler(
-        [answer, r](caf::scheduled_actor*,
-                    caf::message_view& x) -> caf::result<caf::message> {
-          auto msg = x.move_content_to_message();
-          if (msg.match_elements<caf::error>()) {
-            answer({.error = r->system().render(msg.get_as<caf::error>(0))});
-          } else if (auto bytes = to_bytes(r->system(), msg)) {
-            answer({.message = std::move(*bytes)});
-          } else {
-            answer({.error = r->system().render(bytes.error())});
-          }
-          return caf::message{};
-        });
-      return caf::behavior{caf::after(relay_lifetime) >> [r] { r->quit(); }};
-    });
+    auto router = self_->address();
+    return self_->system().spawn(
+      [ctx, origin, id, router](caf::event_based_actor* r) {
+        r->monitor(router);
+        r->set_down_handler([r](caf::down_msg&) { r->quit(); });
+        auto answer = [ctx, origin, id, r](wire::route_reply reply) {
+          reply.request_id = id;
+          caf::anon_send(ctx->transport(), send_frame_atom::value, origin,
+                         wire::frame{wire::route{std::move(reply)}});
+          r->quit();
+        };
+        r->set_default_handler(
+          [answer, r](caf::scheduled_actor*,
+                      caf::message_view& x) -> caf::result<caf::message> {
+            auto msg = x.move_content_to_message();
+            if (msg.match_elements<caf::error>()) {
+              answer({.error = r->system().render(msg.get_as<caf::error>(0))});
+            } else if (auto bytes = to_bytes(r->system(), msg)) {
+              answer({.message = std::move(*bytes)});
+            } else {
+              answer({.error = r->system().render(bytes.error())});
+            }
+            return caf::message{};
+          });
+        return caf::behavior{caf::after(relay_lifetime) >> [r] { r->quit(); }};
+      });
   }
 
   void on_reply(wire::route_reply r) {
