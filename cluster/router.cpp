@@ -18,8 +18,10 @@
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <variant>
 
 namespace troupe::cluster {
 
@@ -53,6 +55,19 @@ struct early_message {
   std::string from;
   wire::routed msg;
   clock_type::time_point deadline;
+};
+
+// Handoff frames from a peer that moved by a newer ring than ours: kept,
+// in the order they came, until our ring has caught up. Taken earlier, a
+// partition this node does not own yet would be handed straight back.
+struct early_handoff {
+  std::string from;
+  std::variant<wire::handoff_item, wire::handoff_done> body;
+  clock_type::time_point deadline;
+
+  std::uint64_t epoch() const {
+    return std::visit([](const auto& x) { return x.epoch; }, body);
+  }
 };
 
 struct transfer {
@@ -143,6 +158,7 @@ private:
       std::erase_if(completed_,
                     [this](const auto& k) { return std::get<1>(k) < epoch(); });
     }
+    retry_early_handoffs();
     release_stalled_incoming();
     plan_fallback_transfers();
     retry_early_messages();
@@ -463,6 +479,50 @@ private:
 
   // -- incoming handoff -----------------------------------------------------
 
+  // Keeps a handoff frame of a newer ring (or one behind such a frame from
+  // the same peer) for later; false if it can be taken now.
+  template <class Frame>
+  bool keep_early(const std::string& from, Frame& f) {
+    bool behind
+      = std::any_of(early_handoffs_.begin(), early_handoffs_.end(),
+                    [&from](const auto& e) { return e.from == from; });
+    if (!behind && f.epoch <= epoch()) {
+      return false;
+    }
+    early_handoffs_.push_back(
+      {.from = from,
+       .body = std::move(f),
+       .deadline = clock_type::now() + 6 * handoff_timeout()});
+    return true;
+  }
+
+  // Takes the kept handoff frames our ring has caught up with (or that
+  // waited too long), each peer's in order.
+  void retry_early_handoffs() {
+    auto now = clock_type::now();
+    auto waiting = std::move(early_handoffs_);
+    early_handoffs_.clear();
+    std::set<std::string> blocked;
+    for (auto& e : waiting) {
+      if (blocked.count(e.from) == 0
+          && (e.epoch() <= epoch() || now >= e.deadline)) {
+        std::visit(
+          [this, &e](auto& body) {
+            using T = std::decay_t<decltype(body)>;
+            if constexpr (std::is_same_v<T, wire::handoff_item>) {
+              on_item(e.from, std::move(body));
+            } else {
+              on_done(e.from, body);
+            }
+          },
+          e.body);
+      } else {
+        blocked.insert(e.from);
+        early_handoffs_.push_back(std::move(e));
+      }
+    }
+  }
+
   void on_item(const std::string& from, wire::handoff_item item) {
     if (completed_.count({from, item.epoch, item.partition}) > 0) {
       return; // a retry of what we already have
@@ -773,6 +833,7 @@ private:
   }
 
   void tick() {
+    retry_early_handoffs();
     retry_transfers();
     release_stalled_incoming();
     retry_early_messages();
@@ -815,6 +876,7 @@ private:
   std::map<std::uint64_t, pending_reply> pending_;
   std::uint64_t next_request_ = 0;
   std::vector<early_message> early_;
+  std::vector<early_handoff> early_handoffs_;
   routing_stats stats_;
 };
 
@@ -841,9 +903,13 @@ caf::behavior router_state::make_behavior() {
           } else if constexpr (std::is_same_v<T, wire::route_reply>) {
             on_reply(std::move(body));
           } else if constexpr (std::is_same_v<T, wire::handoff_item>) {
-            on_item(from, std::move(body));
+            if (!keep_early(from, body)) {
+              on_item(from, std::move(body));
+            }
           } else if constexpr (std::is_same_v<T, wire::handoff_done>) {
-            on_done(from, body);
+            if (!keep_early(from, body)) {
+              on_done(from, body);
+            }
           } else {
             on_ack(from, body);
           }
