@@ -32,6 +32,20 @@ double best_rate(std::uint64_t n, int rounds, F&& body) {
   return best;
 }
 
+/// Whether the command line asks for the part `part`: every part when no
+/// names were given.
+inline bool wanted(int argc, char** argv, std::string_view part) {
+  if (argc < 2) {
+    return true;
+  }
+  for (int i = 1; i < argc; ++i) {
+    if (part == argv[i]) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /// Keeps the optimizer from removing a computed value.
 template <class T>
 inline void keep(T const& value) {

@@ -224,16 +224,8 @@ void failure_detection() {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto wanted = [&](std::string_view part) {
-    if (argc < 2) {
-      return true;
-    }
-    for (int i = 1; i < argc; ++i) {
-      if (part == argv[i]) {
-        return true;
-      }
-    }
-    return false;
+  auto wanted = [argc, argv](std::string_view part) {
+    return troupe::bench::wanted(argc, argv, part);
   };
   if (wanted("detect")) {
     failure_detection();
