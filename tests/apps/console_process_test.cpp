@@ -10,12 +10,15 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -400,7 +403,29 @@ TEST_CASE("HTTP: /metrics is Prometheus text, /status JSON, and /healthz "
   console_node n;
   n.start();
   httplib::Client http{"127.0.0.1", n.http_port};
-  auto metrics = http.Get("/metrics");
+  const std::vector<std::string> wanted = {"troupe_build_info",
+                                           "troupe_cluster_members",
+                                           "troupe_cluster_gossip_rounds_total",
+                                           "troupe_cluster_convergence_seconds",
+                                           "troupe_cluster_frames_total",
+                                           "troupe_cluster_transfers",
+                                           "troupe_cluster_ring_partitions"};
+  // The cluster's actors register their families as they start, which may
+  // be just after the node reports itself started: wait for all of them.
+  std::optional<httplib::Response> metrics;
+  CHECK(tk::wait_until(
+    [&] {
+      auto r = http.Get("/metrics");
+      if (!r) {
+        return false;
+      }
+      metrics = *r;
+      return std::all_of(wanted.begin(), wanted.end(),
+                         [&](const std::string& family) {
+                           return contains(metrics->body, "\n" + family);
+                         });
+    },
+    deadline));
   REQUIRE(metrics);
   CHECK(metrics->status == 200);
   CHECK(contains(metrics->get_header_value("Content-Type"), "text/plain"));
@@ -438,11 +463,7 @@ TEST_CASE("HTTP: /metrics is Prometheus text, /status JSON, and /healthz "
     }
   }
   CHECK(samples > 10);
-  for (auto want :
-       {"troupe_build_info", "troupe_cluster_members",
-        "troupe_cluster_gossip_rounds_total",
-        "troupe_cluster_convergence_seconds", "troupe_cluster_frames_total",
-        "troupe_cluster_transfers", "troupe_cluster_ring_partitions"}) {
+  for (const auto& want : wanted) {
     CAPTURE(want);
     CHECK(families.count(want) == 1);
   }
