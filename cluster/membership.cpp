@@ -43,11 +43,21 @@ bool membership::observe(const std::string& observer,
   if (m == nullptr) {
     return false;
   }
-  auto& rec = reach_[{observer, subject}];
-  if (rec.version > 0 && rec.subject_incarnation == m->incarnation
-      && rec.unreachable == unreachable) {
+  auto found = reach_.find({observer, subject});
+  bool says_unreachable = found != reach_.end()
+                          && found->second.subject_incarnation == m->incarnation
+                          && found->second.unreachable;
+  if (!unreachable && !says_unreachable) {
+    // Nothing on record flags this incarnation: writing "reachable" would
+    // only make a version every member has to see (a join would cost one
+    // from each member that connects to the joiner).
     return false;
   }
+  if (unreachable && says_unreachable) {
+    return false;
+  }
+  auto& rec = found != reach_.end() ? found->second
+                                    : reach_[{observer, subject}];
   rec.subject_incarnation = m->incarnation;
   rec.unreachable = unreachable;
   ++rec.version;

@@ -70,7 +70,8 @@ public:
                   const std::string& by);
 
   /// Records what `observer` concluded about `subject`; returns whether it
-  /// changed anything.
+  /// changed anything. Reachable is the default: it is written only to
+  /// clear the observer's flag on the subject's present incarnation.
   bool observe(const std::string& observer, const std::string& subject,
                bool unreachable);
 

@@ -16,6 +16,7 @@
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 namespace troupe::cluster {
@@ -447,6 +448,33 @@ private:
     persist();
   }
 
+  // A node told to join through seeds that knows no other member yet: it
+  // stays joining and does not act as the leader of a cluster of its own
+  // (which would move itself up and claim a ring of its own, only for that
+  // to be merged away, or worse win, when it reaches the seed).
+  // Seeds naming this node itself (one list of seeds for every node of a
+  // deployment) do not count.
+  bool waiting_for_seed() const {
+    if (g_.state.members().size() != 1) {
+      return false;
+    }
+    return std::any_of(ctx_->seeds.begin(), ctx_->seeds.end(),
+                       [this](const runtime::endpoint& seed) {
+                         return seed != ctx_->advertised;
+                       });
+  }
+
+  // The leader's decisions (a member up, exiting, down or removed; a new
+  // ring) are rare and everyone acts on them, so the leader sends its state
+  // to every connected peer instead of leaving it to gossip rounds.
+  void broadcast_state() {
+    for (const auto& [id, p] : peers_) {
+      if (p.connected) {
+        send_frame(id, wire::state{.gossip = g_});
+      }
+    }
+  }
+
   void housekeeping() {
     // How long each member has been flagged unreachable (by anyone) as
     // this node's clock sees it: the leader may never have reached the
@@ -457,6 +485,9 @@ private:
       unreachable_for[id]
         = std::chrono::duration_cast<std::chrono::milliseconds>(now - since);
     }
+    if (waiting_for_seed()) {
+      return;
+    }
     auto ring_epoch = g_.state.current_ring().epoch();
     auto done = leader_actions(g_, me(),
                                {.down_after = ctx_->settings.down_after,
@@ -465,6 +496,7 @@ private:
                                unreachable_for);
     if (!done.empty() || g_.state.current_ring().epoch() != ring_epoch) {
       after_change();
+      broadcast_state();
     }
     observe_convergence(converged(g_));
     if (converged(g_) && !converged_) {
@@ -489,19 +521,26 @@ private:
     diverged_since_.reset();
   }
 
+  // Sends the peer our digest when it lacks some of the members we know to
+  // have seen our (equal) version, this one included: seen sets then spread
+  // both ways on every exchange, not only on the rounds' digests.
+  void tell_seen(const std::string& peer, const std::set<std::string>& theirs) {
+    bool lacks = std::any_of(g_.seen.begin(), g_.seen.end(),
+                             [&theirs](const std::string& id) {
+                               return theirs.count(id) == 0;
+                             });
+    if (lacks) {
+      send_frame(peer, digest());
+    }
+  }
+
   void on_digest(const std::string& peer, const wire::digest& d) {
     switch (g_.state.version().compare(d.version)) {
       case causal_order::same: {
         auto before = g_.seen.size();
         g_.seen.insert(d.seen.begin(), d.seen.end());
         g_.seen.insert(me());
-        bool peer_lacks = std::any_of(g_.seen.begin(), g_.seen.end(),
-                                      [&d](const std::string& id) {
-                                        return d.seen.count(id) == 0;
-                                      });
-        if (peer_lacks) {
-          send_frame(peer, digest());
-        }
+        tell_seen(peer, d.seen);
         if (g_.seen.size() != before) {
           housekeeping();
         }
@@ -521,14 +560,20 @@ private:
   }
 
   void on_state(const std::string& peer, const gossip_state& remote) {
+    auto before = g_.seen.size();
     auto outcome = receive_gossip(g_, remote, me());
     switch (outcome) {
       case gossip_outcome::same:
+        tell_seen(peer, remote.seen);
+        if (g_.seen.size() != before) {
+          housekeeping();
+        }
         return;
       case gossip_outcome::older:
         send_frame(peer, wire::state{.gossip = g_});
         return;
       case gossip_outcome::newer:
+        tell_seen(peer, remote.seen);
         break;
       case gossip_outcome::merged:
         send_frame(peer, wire::state{.gossip = g_});

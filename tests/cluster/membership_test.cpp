@@ -165,6 +165,26 @@ TEST_CASE("unreachability is per incarnation and clears when observed "
   CHECK(s.observe("a", "b", true));
   s.add(make_member("b", 4001, 2), "b"); // b restarted
   CHECK_FALSE(s.is_unreachable("b"));
+  // Observing the new incarnation reachable changes nothing: no record
+  // flags it.
+  auto version = s.version();
+  CHECK_FALSE(s.observe("a", "b", false));
+  CHECK(s.version() == version);
+}
+
+TEST_CASE("observing a member reachable for the first time makes no new "
+          "version") {
+  // Every member that connects to a joiner observes it; each such
+  // observation as a version of its own would keep a join from converging.
+  tc::membership s;
+  s.add(make_member("a", 4000), "a");
+  s.add(make_member("b", 4001), "a");
+  auto before = s;
+  CHECK_FALSE(s.observe("a", "b", false));
+  CHECK_FALSE(s.observe("b", "a", false));
+  CHECK(s == before);
+  CHECK(s.observe("b", "a", true));
+  CHECK(s.version().get("b") == before.version().get("b") + 1);
 }
 
 TEST_CASE("gossip: same versions unite seen sets, newer ones are taken, "
