@@ -6,10 +6,10 @@
 namespace troupe::cluster {
 
 // transport <-> membership
+using flush_atom = caf::atom_constant<caf::atom("tr_flush")>;
 using peer_frame_atom = caf::atom_constant<caf::atom("tr_pframe")>;
 using peer_up_atom = caf::atom_constant<caf::atom("tr_peerup")>;
 using peer_down_atom = caf::atom_constant<caf::atom("tr_peerdn")>;
-using send_frame_atom = caf::atom_constant<caf::atom("tr_sendf")>;
 using connect_atom = caf::atom_constant<caf::atom("tr_connect")>;
 using connected_atom = caf::atom_constant<caf::atom("tr_conned")>;
 using block_atom = caf::atom_constant<caf::atom("tr_block")>;

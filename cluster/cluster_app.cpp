@@ -221,14 +221,12 @@ caf::error cluster_client::subscribe(const caf::actor& who) {
 
 caf::error cluster_client::send_payload(const std::string& node_id,
                                         std::string kind, std::string data) {
-  auto transport = ctx_->transport();
-  if (!transport) {
+  if (!send_frame(*ctx_, node_id,
+                  wire::frame{wire::payload{.kind = std::move(kind),
+                                            .data = std::move(data)}})) {
     return caf::make_error(errc::peer_unreachable,
-                           "the transport is not running");
+                           "not connected to " + node_id);
   }
-  caf::anon_send(transport, send_frame_atom::value, node_id,
-                 wire::frame{wire::payload{.kind = std::move(kind),
-                                           .data = std::move(data)}});
   return {};
 }
 

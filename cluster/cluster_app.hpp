@@ -69,7 +69,8 @@ public:
   }
 
   /// Sends bytes to the payload handler `kind` on node `node_id`, over the
-  /// authenticated connection to it (in order; dropped if not connected).
+  /// authenticated connection to it, written from the calling thread (in
+  /// order). `errc::peer_unreachable` when not connected to that node.
   caf::error send_payload(const std::string& node_id, std::string kind,
                           std::string data);
 

@@ -2,6 +2,7 @@
 // metrics, and the handles of their siblings.
 #pragma once
 
+#include "cluster/peer_link.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
@@ -48,6 +49,8 @@ struct context {
   /// name) and the kinds this node can start.
   std::shared_ptr<name_table> names;
   std::shared_ptr<kind_registry> kinds;
+  /// The sending side of each authenticated connection (see `send_frame`).
+  peer_links links;
 
   /// The running transport, or an invalid handle.
   caf::actor transport() const {

@@ -64,7 +64,7 @@ private:
   }
 
   void send_frame(const std::string& peer, wire::frame f) {
-    self_->send(ctx_->transport(), send_frame_atom::value, peer, std::move(f));
+    cluster::send_frame(*ctx_, peer, f);
   }
 
   // -- start ------------------------------------------------------------------

@@ -132,8 +132,7 @@ private:
   }
 
   void send_route(const std::string& node, wire::route r) {
-    self_->send(ctx_->transport(), send_frame_atom::value, node,
-                wire::frame{std::move(r)});
+    send_frame(*ctx_, node, wire::frame{std::move(r)});
   }
 
   // -- the view -------------------------------------------------------------
@@ -691,8 +690,7 @@ private:
         r->set_down_handler([r](caf::down_msg&) { r->quit(); });
         auto answer = [ctx, origin, id, r](wire::route_reply reply) {
           reply.request_id = id;
-          caf::anon_send(ctx->transport(), send_frame_atom::value, origin,
-                         wire::frame{wire::route{std::move(reply)}});
+          send_frame(*ctx, origin, wire::frame{wire::route{std::move(reply)}});
           r->quit();
         };
         r->set_default_handler(

@@ -64,11 +64,15 @@ caf::error router_client::send(const std::string& name, caf::message msg) {
   if (!bytes) {
     return std::move(bytes.error());
   }
-  caf::anon_send(
-    ctx_->transport(), send_frame_atom::value, to,
-    wire::frame{wire::route{wire::routed{.name = name,
-                                         .message = std::move(*bytes),
-                                         .epoch = view->current.epoch()}}});
+  if (!send_frame(*ctx_, to,
+                  wire::frame{wire::route{
+                    wire::routed{.name = name,
+                                 .message = std::move(*bytes),
+                                 .epoch = view->current.epoch()}}})) {
+    // Not connected (the view is about to change): the router decides.
+    caf::anon_send(ctx_->router(), route_send_atom::value, name,
+                   std::move(msg));
+  }
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include "actors/crash_report.hpp"
 #include "cluster/atoms.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/peer_link.hpp"
 #include "runtime/errors.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -35,6 +36,7 @@ struct connection {
   bool verified = false;           // the peer answered our challenge
   bool goodbye = false;            // the peer said it is leaving
   std::string target;              // for outbound: the address dialled
+  std::shared_ptr<peer_link> link; // the sending side
 };
 
 std::string random_bytes(std::size_t n) {
@@ -61,6 +63,20 @@ public:
       bytes_in_ = &ctx_->metrics->add_counter(
         "troupe_cluster_frame_bytes_total", "Frame bytes between nodes",
         {{"direction", "in"}});
+      ctx_->links.set_counters(frames_out_, bytes_out_);
+    }
+  }
+
+  // Closes every connection's sending side (the broker is going away: its
+  // sockets close, and the duplicates kept by the links must too).
+  void close_links() {
+    for (auto& [hdl, c] : conns_) {
+      if (c.peer) {
+        ctx_->links.erase(c.peer->node_id, c.link);
+      }
+      if (c.link) {
+        c.link->close();
+      }
     }
   }
 
@@ -69,29 +85,24 @@ public:
 private:
   // -- sending ----------------------------------------------------------------
 
-  void write_frame(connection_handle hdl, const wire::frame& f) {
+  // The handshake's frames (everything else is written by the senders
+  // through the published link).
+  void write_frame(connection& c, const wire::frame& f) {
     auto bytes = wire::encode(f);
-    auto n = static_cast<std::uint32_t>(bytes.size());
-    const std::uint8_t header[4]
-      = {static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
-         static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
-    self_->write(hdl, sizeof(header), header);
-    self_->write(hdl, bytes.size(), bytes.data());
-    self_->flush(hdl);
-    if (frames_out_ != nullptr) {
+    if (c.link->write(bytes.data(), bytes.size()) && frames_out_ != nullptr) {
       frames_out_->inc();
-      bytes_out_->inc(sizeof(header) + bytes.size());
+      bytes_out_->inc(4 + bytes.size());
     }
   }
 
-  void send_hello(connection_handle hdl, connection& c) {
+  void send_hello(connection& c) {
     c.challenge = random_bytes(wire::challenge_bytes);
-    write_frame(hdl, wire::hello{.node_id = ctx_->node_id,
-                                 .name = ctx_->name,
-                                 .address = ctx_->advertised,
-                                 .incarnation = ctx_->incarnation,
-                                 .challenge = c.challenge,
-                                 .cluster = ctx_->settings.name});
+    write_frame(c, wire::hello{.node_id = ctx_->node_id,
+                               .name = ctx_->name,
+                               .address = ctx_->advertised,
+                               .incarnation = ctx_->incarnation,
+                               .challenge = c.challenge,
+                               .cluster = ctx_->settings.name});
   }
 
   // -- connections ------------------------------------------------------------
@@ -100,8 +111,25 @@ private:
     auto& c = conns_[hdl];
     c.outbound = outbound;
     c.target = std::move(target);
+    // The link wakes this broker to write what senders queued in a burst
+    // (a weak handle: the broker owns the link).
+    auto me = self_->address();
+    auto id = hdl.id();
+    c.link = std::make_shared<peer_link>(
+      static_cast<int>(id),
+      std::max(4 * ctx_->settings.acceptable_pause,
+               std::chrono::milliseconds{1000}),
+      [me, id] {
+        if (auto transport = caf::actor_cast<caf::actor>(me)) {
+          caf::anon_send(transport, flush_atom::value, id);
+        }
+      });
+    if (c.link->closed()) {
+      drop(hdl, "cannot duplicate the socket (too many open files?)");
+      return;
+    }
     self_->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
-    send_hello(hdl, c);
+    send_hello(c);
   }
 
   // Closes a connection; tells the owner if it carried an established peer.
@@ -112,6 +140,10 @@ private:
     }
     auto c = std::move(i->second);
     conns_.erase(i);
+    if (c.peer) {
+      ctx_->links.erase(c.peer->node_id, c.link);
+    }
+    c.link->close();
     self_->close(hdl);
     if (!c.target.empty()) {
       dialling_.erase(c.target);
@@ -248,7 +280,7 @@ private:
     }
     auto mac = auth_mac(ctx_->key, h.challenge, ctx_->node_id);
     c.peer = std::move(h);
-    write_frame(hdl, wire::auth{.mac = mac});
+    write_frame(c, wire::auth{.mac = mac});
   }
 
   void on_auth(connection_handle hdl, connection& c, const wire::auth& a) {
@@ -277,9 +309,11 @@ private:
       if (keep_new) {
         old->second = hdl;
         conns_[loser].verified = false; // no peer_down for the loser
+        ctx_->links.put(id, c.link);
       } else {
         c.verified = false;
       }
+      conns_[loser].link->close();
       self_->close(loser);
       conns_.erase(loser);
       if (!keep_new) {
@@ -287,6 +321,7 @@ private:
       }
     } else {
       peers_.emplace(id, hdl);
+      ctx_->links.put(id, c.link);
     }
     log_->info("event=peer.connect peer={} incarnation={} direction={}",
                c.peer->name, c.peer->incarnation, c.outbound ? "out" : "in");
@@ -367,10 +402,14 @@ caf::behavior transport_state::make_behavior() {
       auto hdl = self->self_->add_scribe(sock);
       self->adopt(hdl, true, target);
     },
-    [self](send_frame_atom, const std::string& node_id, const wire::frame& f) {
-      auto i = self->peers_.find(node_id);
-      if (i != self->peers_.end()) {
-        self->write_frame(i->second, f);
+    [self](flush_atom, std::int64_t id) {
+      auto i = self->conns_.find(connection_handle::from_int(id));
+      if (i != self->conns_.end() && i->second.link
+          && i->second.link->flush() == peer_link::flush_result::again) {
+        // The socket is full: try again shortly (the link gives up after
+        // its stall limit).
+        self->self_->delayed_send(self->self_, std::chrono::milliseconds{1},
+                                  flush_atom::value, id);
       }
     },
     [self](connect_atom, const std::string& target) { self->dial(target); },
@@ -388,7 +427,7 @@ caf::behavior transport_state::make_behavior() {
     },
     [self](goodbye_atom) {
       for (const auto& [id, hdl] : self->peers_) {
-        self->write_frame(hdl, wire::goodbye{});
+        self->write_frame(self->conns_[hdl], wire::goodbye{});
       }
     },
     [self](owner_atom, const caf::actor& owner) {
@@ -401,6 +440,12 @@ caf::behavior transport_state::make_behavior() {
 }
 
 } // namespace
+
+bool send_frame(context& ctx, const std::string& node_id,
+                const wire::frame& f) {
+  auto bytes = wire::encode(f);
+  return ctx.links.send(node_id, bytes.data(), bytes.size());
+}
 
 std::string derive_key(const std::string& secret) {
   std::string key(crypto_auth_KEYBYTES, '\0');
@@ -451,6 +496,7 @@ caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
     [ctx, owner, acceptor](caf::io::broker* self) {
       self->add_doorman(acceptor);
       auto st = std::make_shared<transport_state>(self, ctx, owner);
+      self->attach_functor([st] { st->close_links(); });
       return st->make_behavior();
     });
   ctx->set_transport(hdl);

@@ -39,14 +39,24 @@ namespace troupe::cluster {
 /// when a peer is authenticated, `(peer_down_atom, node_id, bool goodbye)`
 /// when its connection closes, and `(peer_frame_atom, node_id, frame)` for
 /// every other frame but payloads, which go to the handler registered in
-/// `ctx` for their kind as `(payload_atom, node_id, payload)`. It accepts
-/// `(send_frame_atom, node_id, frame)`,
+/// `ctx` for their kind as `(payload_atom, node_id, payload)`; routing
+/// frames go to the router. It accepts
 /// `(connect_atom, endpoint text)`, `(block_atom, vector<node id>)` (drop and
 /// refuse those peers: a simulated partition), `(goodbye_atom)` (tell every
 /// peer this node is going away on purpose) and `(owner_atom, actor)`.
 caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
                                           const context_ptr& ctx,
                                           const caf::actor& owner);
+
+/// Sends a frame to a connected peer from the calling thread: encoded here
+/// and written to the peer's socket under that connection's lock, with no
+/// hop through the transport actor, so frames sent by one thread or actor
+/// to one peer keep their order. False when the peer is not connected (the
+/// frame is dropped, as are frames to a peer whose connection closes
+/// before they leave). A writer that finds the socket full waits up to
+/// 4 × `cluster.acceptable_pause` (at least 1 s) for room; then the
+/// connection is dropped and the peer reported down.
+bool send_frame(context& ctx, const std::string& node_id, const wire::frame& f);
 
 /// The MAC that proves knowledge of `key` for `challenge` and `node_id`.
 std::string auth_mac(const std::string& key, const std::string& challenge,

@@ -67,7 +67,7 @@ int serve(const std::filesystem::path& dir) {
       [ctx, count](tc::payload_atom, const std::string& from,
                    const tc::wire::payload& p) {
         auto reply = [&](std::string kind, std::string data) {
-          caf::anon_send(ctx->transport(), tc::send_frame_atom::value, from,
+          tc::send_frame(*ctx, from,
                          tc::wire::frame{tc::wire::payload{
                            .kind = std::move(kind), .data = std::move(data)}});
         };
@@ -161,22 +161,22 @@ void bench_transport(troupe::node& local, const std::string& server_id) {
   // The same between two actors, as one process calling another does: the
   // next ping leaves from the handler of the last pong.
   auto ctx = client.context();
-  auto pinger = sys.spawn([ctx, server_id,
-                           caller = caf::actor{self}](caf::event_based_actor*) {
-    auto left = std::make_shared<std::uint64_t>(actor_round_trips);
-    return caf::behavior{
-      [ctx, server_id, caller, left](tc::payload_atom, const std::string&,
-                                     const tc::wire::payload& p) {
-        if (--*left == 0) {
-          caf::anon_send(caller, ping_atom::value);
-          return;
-        }
-        caf::anon_send(ctx->transport(), tc::send_frame_atom::value, server_id,
-                       tc::wire::frame{tc::wire::payload{.kind = "bench.ping",
-                                                         .data = p.data}});
-      },
-    };
-  });
+  auto pinger = sys.spawn(
+    [ctx, server_id, caller = caf::actor{self}](caf::event_based_actor*) {
+      auto left = std::make_shared<std::uint64_t>(actor_round_trips);
+      return caf::behavior{
+        [ctx, server_id, caller, left](tc::payload_atom, const std::string&,
+                                       const tc::wire::payload& p) {
+          if (--*left == 0) {
+            caf::anon_send(caller, ping_atom::value);
+            return;
+          }
+          tc::send_frame(*ctx, server_id,
+                         tc::wire::frame{tc::wire::payload{.kind = "bench.ping",
+                                                           .data = p.data}});
+        },
+      };
+    });
   client.handle_payloads("bench.pong", pinger);
   time_pinger(self, pinger, "remote.transport_actor_roundtrip",
               [&] { client.send_payload(server_id, "bench.ping", body); });

@@ -1,0 +1,122 @@
+// The sending side of the connections to peers: an idle link is written by
+// the sending thread itself; a busy one is written in batches.
+#pragma once
+
+#include "runtime/metrics.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace troupe::cluster {
+
+/// One connection's sending side. A frame sent while the link is idle is
+/// written to the socket by the sending thread itself, under the link's
+/// lock (no hop to another thread: the latency of a request and its
+/// reply). Frames that follow one another closely, or that find the socket
+/// full, are queued instead and written in batches by the transport, which
+/// the link wakes with `kick` (the throughput of a burst). Either way every
+/// frame passes the one lock, so frames never interleave and those from one
+/// thread keep their order.
+///
+/// The link keeps a duplicate of the socket, so that the transport closing
+/// its own descriptor can never leave a writer with a number the system
+/// has given to another file.
+class peer_link {
+public:
+  /// What a batch write achieved.
+  enum class flush_result { done, again, broken };
+
+  /// Duplicates `fd` (non-blocking, as the transport keeps it). When the
+  /// socket takes nothing for longer than `stall_limit` while frames wait,
+  /// the link breaks and the connection is shut down, which the transport
+  /// then sees as closed.
+  peer_link(int fd, std::chrono::milliseconds stall_limit,
+            std::function<void()> kick);
+  peer_link(const peer_link&) = delete;
+  peer_link& operator=(const peer_link&) = delete;
+  ~peer_link();
+
+  /// Sends a 4-byte big-endian length and `body`, whole, now or queued.
+  /// False when the link is closed or broke (nothing more goes out on it).
+  /// Blocks only while more than `max_queued` bytes wait (a peer that does
+  /// not read), for at most the stall limit.
+  bool write(const std::uint8_t* body, std::size_t size);
+
+  /// Writes queued frames (the transport calls this after a kick). `again`
+  /// when the socket is full: call again a little later.
+  flush_result flush();
+
+  /// Stops all writing and releases the duplicate (the transport closes
+  /// the connection itself).
+  void close();
+
+  /// Whether the link no longer writes.
+  bool closed() const;
+
+  /// Bytes a link queues before senders wait.
+  static constexpr std::size_t max_queued = 8 * 1024 * 1024;
+
+  /// Frames sent within this long of the last one written directly are
+  /// queued for a batch.
+  static constexpr std::chrono::microseconds busy_window{50};
+
+private:
+  using clock_type = std::chrono::steady_clock;
+
+  std::size_t queued() const {
+    return pending_.size() - pending_at_;
+  }
+  void fail();
+
+  mutable std::mutex mtx_;
+  std::condition_variable room_;
+  int fd_ = -1;
+  std::vector<std::uint8_t> pending_; // queued frames, in order
+  std::size_t pending_at_ = 0;        // what of `pending_` is written
+  bool kicked_ = false;               // a batch write is on its way
+  clock_type::time_point last_direct_{};
+  clock_type::time_point last_progress_{};
+  std::chrono::milliseconds stall_limit_;
+  std::function<void()> kick_;
+};
+
+/// The established links by peer node id, shared by every thread that
+/// sends to peers. The transport adds a link once the peer has
+/// authenticated and removes it when the connection goes.
+class peer_links {
+public:
+  /// Publishes `link` as the one to `node_id` (replacing any other).
+  void put(const std::string& node_id, std::shared_ptr<peer_link> link);
+  /// Removes the link to `node_id` if it is `link`.
+  void erase(const std::string& node_id,
+             const std::shared_ptr<peer_link>& link);
+  /// The link to `node_id`, or null.
+  std::shared_ptr<peer_link> find(const std::string& node_id) const;
+
+  /// Counters for frames and bytes sent (may stay null).
+  void set_counters(runtime::counter* frames, runtime::counter* bytes);
+
+  /// Writes a frame's encoded body to `node_id`. A link closed meanwhile
+  /// (its connection replaced by another to the same peer) is looked up
+  /// once more. False when the peer is not connected.
+  bool send(const std::string& node_id, const std::uint8_t* body,
+            std::size_t size);
+
+private:
+  mutable std::shared_mutex mtx_;
+  std::map<std::string, std::shared_ptr<peer_link>> links_;
+  std::atomic<runtime::counter*> frames_{nullptr};
+  std::atomic<runtime::counter*> bytes_{nullptr};
+};
+
+} // namespace troupe::cluster
