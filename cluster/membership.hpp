@@ -129,7 +129,8 @@ enum class gossip_outcome {
   same,   ///< versions equal: seen sets united
   newer,  ///< the peer's state was newer: taken
   older,  ///< ours was newer: kept; the peer should be sent ours
-  merged, ///< concurrent: merged, and a new version made by `self`
+  merged, ///< concurrent: merged (versions by pointwise maximum); seen by
+          ///< `self` alone
 };
 
 std::string to_string(gossip_outcome x);

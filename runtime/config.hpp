@@ -114,8 +114,8 @@ struct node_config {
   /// Scheduler worker threads; 0 lets CAF choose.
   std::uint32_t scheduler_threads = 0;
   /// CAF's scheduling policy: work stealing (the best throughput between
-  /// actors) or work sharing (several times faster calls from threads that
-  /// are not actors, e.g. a blocking `caller`).
+  /// actors) or work sharing (faster calls from threads that are not
+  /// actors, e.g. a blocking `caller`, at some cost between actors).
   scheduler_policy policy = scheduler_policy::stealing;
   cluster_config cluster{};
   observe_config observe{};

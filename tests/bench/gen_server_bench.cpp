@@ -178,10 +178,15 @@ void stop_all(std::vector<caf::actor>& actors) {
   actors.clear();
 }
 
+// Both policies as a node configures them (see `system_config::apply`).
 void run(caf::atom_value policy) {
   troupe::runtime::system_config cfg;
   cfg.logs.reset();
-  cfg.set("scheduler.policy", policy);
+  troupe::runtime::node_config node;
+  node.policy = caf::to_string(policy) == "sharing"
+                  ? troupe::runtime::scheduler_policy::sharing
+                  : troupe::runtime::scheduler_policy::stealing;
+  cfg.apply(node);
   caf::actor_system sys{cfg};
   std::string p = caf::to_string(policy);
   if (p == "stealing") {

@@ -117,6 +117,65 @@ TEST_CASE("five nodes join through one seed and converge") {
   CHECK(leaders == 1);
 }
 
+TEST_CASE("a node told to join through a seed it cannot reach stays "
+          "joining and claims no ring, and joins once told of a member") {
+  tk::cluster_harness c{{.nodes = 1}};
+  REQUIRE_FALSE(c.start(0));
+  // A port nothing listens on.
+  std::uint16_t dead_port = 0;
+  {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    dead_port = ntohs(addr.sin_port);
+    ::close(fd);
+  }
+  troupe::runtime::node_config cfg;
+  cfg.name = "latecomer";
+  cfg.listen = {.host = "127.0.0.1", .port = 0};
+  cfg.data_dir = c.dir() / "latecomer";
+  cfg.cluster = tk::fast_cluster_settings();
+  cfg.join = {{.host = "127.0.0.1", .port = dead_port}};
+  auto late = troupe::node::start(cfg, {.console_log = false});
+  REQUIRE(late);
+  auto client = (*late)->cluster();
+  // Alone, it would be its own leader: give it rounds enough to act.
+  REQUIRE(c.wait_for(
+    [&] {
+      auto snap = client.snapshot();
+      return snap && snap->rounds >= 10;
+    },
+    deadline));
+  auto snap = client.snapshot();
+  REQUIRE(snap);
+  REQUIRE(snap->gossip.state.members().size() == 1);
+  CHECK(snap->gossip.state.members().begin()->second.status
+        == tc::member_status::joining);
+  CHECK(snap->gossip.state.current_ring().empty());
+  // Told of a member at run time, it joins that cluster and gets a share
+  // of its ring.
+  REQUIRE_FALSE(
+    client.join("127.0.0.1:" + std::to_string(c.at(0).listen_port())));
+  const auto& id = (*late)->identity().node_id;
+  CHECK(c.wait_for(
+    [&] {
+      auto there = c.at(0).cluster().snapshot();
+      if (!there) {
+        return false;
+      }
+      const auto* m = there->gossip.state.find(id);
+      auto owners = there->gossip.state.current_ring().members();
+      return m != nullptr && m->status == tc::member_status::up
+             && std::find(owners.begin(), owners.end(), id) != owners.end();
+    },
+    deadline));
+  (*late)->stop("test over");
+}
+
 TEST_CASE("a crashed node is seen unreachable, then down; restarted, it "
           "rejoins with a higher incarnation") {
   tk::cluster_harness c{{.nodes = 4}};
