@@ -1,5 +1,7 @@
 // Remote messaging between two node processes: one-way throughput and round
-// trips over the cluster transport, beside raw CAF BASP in the same run.
+// trips over the cluster transport, beside raw CAF BASP in the same run, and
+// the floor for round trips: a bare socket echo with one blocking thread on
+// each side.
 // The program runs itself a second time with --serve as the far side.
 // `remote_bench sharing` runs both with CAF's work-sharing scheduler.
 #include "apps/node.hpp"
@@ -17,6 +19,13 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace tc = troupe::cluster;
 namespace tk = troupe::testkit;
@@ -48,8 +57,51 @@ troupe::runtime::node_config config(const std::filesystem::path& dir,
   return cfg;
 }
 
-// The far side: a cluster node whose handlers count and answer, and a BASP
-// actor that does the same. Prints its ports, runs until SIGTERM.
+// A loopback socket with no Nagle delay: listening (port 0) or connected.
+int loopback_socket(std::uint16_t connect_to = 0) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(connect_to);
+  auto* raw = reinterpret_cast<sockaddr*>(&addr);
+  if (connect_to != 0
+        ? ::connect(fd, raw, sizeof(addr)) != 0
+        : ::bind(fd, raw, sizeof(addr)) != 0 || ::listen(fd, 1) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
+std::uint16_t port_of(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+// Reads exactly `n` bytes; false at the end of the stream.
+bool read_exactly(int fd, char* out, std::size_t n) {
+  while (n > 0) {
+    auto got = ::read(fd, out, n);
+    if (got <= 0) {
+      return false;
+    }
+    out += got;
+    n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+// A frame's worth of bytes (length prefix and body).
+constexpr std::size_t echo_bytes = 4 + 64;
+
+// The far side: a cluster node whose handlers count and answer, a BASP
+// actor that does the same, and a socket that echoes on a thread of its
+// own. Prints its ports, runs until SIGTERM.
 int serve(const std::filesystem::path& dir) {
   sigset_t signals;
   sigemptyset(&signals);
@@ -96,7 +148,20 @@ int serve(const std::filesystem::path& dir) {
   if (!basp_port) {
     return 1;
   }
-  std::printf("ports %u %u\n", (*n)->listen_port(), *basp_port);
+  int echo = loopback_socket();
+  if (echo < 0) {
+    return 1;
+  }
+  std::thread{[echo] {
+    int conn = ::accept(echo, nullptr, nullptr);
+    char buf[echo_bytes];
+    while (read_exactly(conn, buf, sizeof(buf))
+           && ::write(conn, buf, sizeof(buf)) == sizeof(buf)) {
+    }
+    ::close(conn);
+  }}.detach();
+  std::printf("ports %u %u %u\n", (*n)->listen_port(), *basp_port,
+              port_of(echo));
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
@@ -236,6 +301,28 @@ void bench_basp(troupe::node& local, std::uint16_t port) {
               [&] { self->send(pinger, ping_atom::value); });
 }
 
+// Round trips of one frame's worth of bytes through the echo, blocking
+// reads and writes: what the machine allows between two processes.
+void bench_socket(std::uint16_t port) {
+  int fd = loopback_socket(port);
+  if (fd < 0) {
+    fail("cannot reach the echo");
+  }
+  char buf[echo_bytes] = {};
+  auto start = clock_type::now();
+  for (std::uint64_t i = 0; i < actor_round_trips; ++i) {
+    if (::write(fd, buf, sizeof(buf)) != sizeof(buf)
+        || !read_exactly(fd, buf, sizeof(buf))) {
+      fail("the echo broke off");
+    }
+  }
+  std::chrono::duration<double> took = clock_type::now() - start;
+  troupe::bench::report("remote.socket_roundtrip",
+                        static_cast<double>(actor_round_trips) / took.count(),
+                        "rt/s");
+  ::close(fd);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -254,11 +341,12 @@ int main(int argc, char** argv) {
      .work_dir = dir.path()}};
   unsigned cluster_port = 0;
   unsigned basp_port = 0;
+  unsigned echo_port = 0;
   if (!tk::wait_until(
         [&] {
-          return std::sscanf(server.stdout_text().c_str(), "ports %u %u",
-                             &cluster_port, &basp_port)
-                 == 2;
+          return std::sscanf(server.stdout_text().c_str(), "ports %u %u %u",
+                             &cluster_port, &basp_port, &echo_port)
+                 == 3;
         },
         60s)) {
     fail("the server did not start");
@@ -290,6 +378,7 @@ int main(int argc, char** argv) {
   }
   bench_transport(**local, server_id);
   bench_basp(**local, static_cast<std::uint16_t>(basp_port));
+  bench_socket(static_cast<std::uint16_t>(echo_port));
   (*local)->stop("bench over");
   server.signal(SIGTERM);
   server.wait_exit(30s);
