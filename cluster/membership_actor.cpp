@@ -87,7 +87,7 @@ private:
                ctx_->name, incarnation_, g_.state.members().size());
     self_->send(ctx_->transport(), owner_atom::value,
                 caf::actor_cast<caf::actor>(self_));
-    connect_all();
+    connect_all(false);
     self_->delayed_send(self_, ctx_->settings.heartbeat_interval,
                         heartbeat_tick_atom::value);
   }
@@ -147,9 +147,8 @@ private:
   // too, every tenth round: after a partition heals, this is how the two
   // sides find each other again (each then sees itself removed by the
   // other and rejoins).
-  void connect_all() {
+  void connect_all(bool retry_gone) {
     auto transport = ctx_->transport();
-    bool retry_gone = rounds_ % 10 == 0;
     for (const auto& [id, m] : g_.state.members()) {
       if (id == me() || (m.status >= member_status::down && !retry_gone)) {
         continue;
@@ -444,7 +443,7 @@ private:
       send_frame(*peer, digest());
     }
     housekeeping();
-    connect_all();
+    connect_all(rounds_ % 10 == 0);
     persist();
   }
 

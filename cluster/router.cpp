@@ -82,6 +82,7 @@ struct transfer {
   bool sent = false;
   std::uint32_t attempts = 0;
   clock_type::time_point sent_at{};
+  clock_type::time_point resend_at{}; // the watchdog's next try
 };
 
 // How long a relay waits for the reply to a remote request.
@@ -131,8 +132,8 @@ private:
     }
   }
 
-  void send_route(const std::string& node, wire::route r) {
-    send_frame(*ctx_, node, wire::frame{std::move(r)});
+  bool send_route(const std::string& node, wire::route r) {
+    return send_frame(*ctx_, node, wire::frame{std::move(r)});
   }
 
   // -- the view -------------------------------------------------------------
@@ -405,20 +406,38 @@ private:
       start_transfers();
       return;
     }
-    for (const auto& item : t.items) {
-      send_route(t.to, {item});
-    }
+    bool delivered = send_items(t);
     for (auto& d : ctx_->names->move_out(t.partition)) {
       forward_delivery(t.to, std::move(d), true);
     }
-    send_route(t.to, {wire::handoff_done{
-                       .epoch = t.epoch,
-                       .partition = t.partition,
-                       .items = static_cast<std::uint32_t>(t.items.size())}});
+    delivered = send_route(
+                  t.to, {wire::handoff_done{
+                          .epoch = t.epoch,
+                          .partition = t.partition,
+                          .items = static_cast<std::uint32_t>(t.items.size())}})
+                && delivered;
     t.sent = true;
     t.sent_at = clock_type::now();
+    t.resend_at = next_try(t.sent_at, delivered);
     ++t.attempts;
     count("troupe_cluster_handoffs_out_total", stats_.handoffs_out);
+  }
+
+  // Sends a transfer's items; false if some did not leave (no connection).
+  bool send_items(const transfer& t) {
+    bool delivered = true;
+    for (const auto& item : t.items) {
+      delivered = send_route(t.to, {item}) && delivered;
+    }
+    return delivered;
+  }
+
+  // When the watchdog tries a sent transfer again: after the handoff
+  // timeout, or at its next tick when the frames found no connection (the
+  // new owner is not connected yet; nothing is on its way to wait for).
+  clock_type::time_point next_try(clock_type::time_point sent,
+                                  bool delivered) const {
+    return delivered ? sent + handoff_timeout() : sent;
   }
 
   void on_ack(const std::string& from, const wire::handoff_ack& a) {
@@ -440,7 +459,7 @@ private:
   void retry_transfers() {
     auto now = clock_type::now();
     for (auto& [p, t] : transfers_) {
-      if (!t.sent || now - t.sent_at < handoff_timeout()) {
+      if (!t.sent || now < t.resend_at) {
         continue;
       }
       auto to = destination(t);
@@ -458,14 +477,16 @@ private:
         continue;
       }
       t.to = to;
-      for (const auto& item : t.items) {
-        send_route(t.to, {item});
-      }
-      send_route(t.to, {wire::handoff_done{
-                         .epoch = t.epoch,
-                         .partition = p,
-                         .items = static_cast<std::uint32_t>(t.items.size())}});
+      bool delivered = send_items(t);
+      delivered
+        = send_route(t.to,
+                     {wire::handoff_done{
+                       .epoch = t.epoch,
+                       .partition = p,
+                       .items = static_cast<std::uint32_t>(t.items.size())}})
+          && delivered;
       t.sent_at = now;
+      t.resend_at = next_try(now, delivered);
       ++t.attempts;
     }
     auto dropped = std::erase_if(transfers_, [](const auto& kv) {

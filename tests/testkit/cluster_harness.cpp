@@ -41,6 +41,15 @@ caf::error cluster_harness::start_all() {
 }
 
 caf::error cluster_harness::start(std::size_t i) {
+  std::vector<std::size_t> all;
+  for (std::size_t j = 0; j < nodes_.size(); ++j) {
+    all.push_back(j);
+  }
+  return start(i, all);
+}
+
+caf::error cluster_harness::start(std::size_t i,
+                                  const std::vector<std::size_t>& through) {
   auto& s = nodes_.at(i);
   if (s.n) {
     return {};
@@ -52,8 +61,8 @@ caf::error cluster_harness::start(std::size_t i) {
   cfg.level = opts_.level;
   cfg.scheduler_threads = opts_.threads;
   cfg.cluster = opts_.cluster;
-  for (std::size_t j = 0; j < nodes_.size(); ++j) {
-    if (j != i && nodes_[j].n) {
+  for (auto j : through) {
+    if (j != i && j < nodes_.size() && nodes_[j].n) {
       cfg.join.push_back({.host = "127.0.0.1", .port = nodes_[j].port});
     }
   }

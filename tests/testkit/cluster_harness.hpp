@@ -57,6 +57,10 @@ public:
   /// joining through the running nodes.
   caf::error start(std::size_t i);
 
+  /// The same, joining through the nodes `through` only (those running);
+  /// it finds the others from them.
+  caf::error start(std::size_t i, const std::vector<std::size_t>& through);
+
   /// Stops node `i` as a crash would: no goodbye, no leave.
   void crash(std::size_t i);
 
