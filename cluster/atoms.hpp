@@ -7,6 +7,7 @@ namespace troupe::cluster {
 
 // transport <-> membership
 using flush_atom = caf::atom_constant<caf::atom("tr_flush")>;
+using router_up_atom = caf::atom_constant<caf::atom("tr_rtrup")>;
 using peer_frame_atom = caf::atom_constant<caf::atom("tr_pframe")>;
 using peer_up_atom = caf::atom_constant<caf::atom("tr_peerup")>;
 using peer_down_atom = caf::atom_constant<caf::atom("tr_peerdn")>;

@@ -967,6 +967,11 @@ caf::expected<caf::actor> spawn_router(caf::actor_system& sys,
     return st->make_behavior();
   });
   ctx->set_router(hdl);
+  // Routing frames that arrived before this router ran wait in the
+  // transport.
+  if (auto transport = ctx->transport()) {
+    caf::anon_send(transport, router_up_atom::value);
+  }
   return hdl;
 }
 

@@ -17,6 +17,8 @@
 
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 namespace troupe::cluster {
 
@@ -250,15 +252,38 @@ private:
       return;
     }
     if (auto* r = std::get_if<wire::route>(&f)) {
-      if (auto router = ctx_->router()) {
-        self_->send(router, payload_atom::value, c.peer->node_id,
-                    std::move(*r));
-      } else {
-        count("troupe_cluster_payloads_dropped_total");
-      }
+      deliver_route(c.peer->node_id, std::move(*r));
       return;
     }
     self_->send(owner_, peer_frame_atom::value, c.peer->node_id, std::move(f));
+  }
+
+  // Routing and handoff frames go to the router. Until it runs (it starts
+  // after the transport, and a peer may hand off to this node at once) they
+  // wait here, in the order they came.
+  void deliver_route(const std::string& from, wire::route r) {
+    auto router = ctx_->router();
+    if (!router) {
+      if (waiting_routes_.size() >= max_waiting_routes) {
+        count("troupe_cluster_payloads_dropped_total");
+        return;
+      }
+      waiting_routes_.emplace_back(from, std::move(r));
+      return;
+    }
+    release_routes();
+    self_->send(router, payload_atom::value, from, std::move(r));
+  }
+
+  void release_routes() {
+    auto router = ctx_->router();
+    if (!router) {
+      return;
+    }
+    for (auto& [from, r] : waiting_routes_) {
+      self_->send(router, payload_atom::value, from, std::move(r));
+    }
+    waiting_routes_.clear();
   }
 
   void on_hello(connection_handle hdl, connection& c, wire::hello h) {
@@ -370,6 +395,9 @@ private:
   std::map<std::string, connection_handle> peers_; // established, by node id
   std::set<std::string> dialling_;
   std::set<std::string> blocked_;
+  // Routing frames that came before the router ran.
+  static constexpr std::size_t max_waiting_routes = 10000;
+  std::vector<std::pair<std::string, wire::route>> waiting_routes_;
 };
 
 caf::behavior transport_state::make_behavior() {
@@ -413,6 +441,7 @@ caf::behavior transport_state::make_behavior() {
       }
     },
     [self](connect_atom, const std::string& target) { self->dial(target); },
+    [self](router_up_atom) { self->release_routes(); },
     [self](block_atom, const std::vector<std::string>& ids) {
       self->blocked_ = {ids.begin(), ids.end()};
       std::vector<connection_handle> victims;

@@ -40,7 +40,8 @@ namespace troupe::cluster {
 /// when its connection closes, and `(peer_frame_atom, node_id, frame)` for
 /// every other frame but payloads, which go to the handler registered in
 /// `ctx` for their kind as `(payload_atom, node_id, payload)`; routing
-/// frames go to the router. It accepts
+/// frames go to the router (held, up to 10,000, while none runs, and
+/// released in order on `(router_up_atom)`). It accepts
 /// `(connect_atom, endpoint text)`, `(block_atom, vector<node id>)` (drop and
 /// refuse those peers: a simulated partition), `(goodbye_atom)` (tell every
 /// peer this node is going away on purpose) and `(owner_atom, actor)`.
