@@ -81,7 +81,6 @@ struct transfer {
   bool started = false;
   bool sent = false;
   std::uint32_t attempts = 0;
-  clock_type::time_point sent_at{};
   clock_type::time_point resend_at{}; // the watchdog's next try
 };
 
@@ -417,8 +416,7 @@ private:
                           .items = static_cast<std::uint32_t>(t.items.size())}})
                 && delivered;
     t.sent = true;
-    t.sent_at = clock_type::now();
-    t.resend_at = next_try(t.sent_at, delivered);
+    t.resend_at = next_try(clock_type::now(), delivered);
     ++t.attempts;
     count("troupe_cluster_handoffs_out_total", stats_.handoffs_out);
   }
@@ -472,8 +470,7 @@ private:
         }
         ctx_->names->move_in(p);
         t.items.clear();
-        t.sent_at = now; // dropped below
-        t.to.clear();
+        t.to.clear(); // dropped below
         continue;
       }
       t.to = to;
@@ -485,7 +482,6 @@ private:
                        .partition = p,
                        .items = static_cast<std::uint32_t>(t.items.size())}})
           && delivered;
-      t.sent_at = now;
       t.resend_at = next_try(now, delivered);
       ++t.attempts;
     }
