@@ -7,6 +7,8 @@ namespace troupe::cluster {
 
 // transport <-> membership
 using flush_atom = caf::atom_constant<caf::atom("tr_flush")>;
+using inbound_atom = caf::atom_constant<caf::atom("tr_inbound")>;
+using reader_end_atom = caf::atom_constant<caf::atom("tr_rdend")>;
 using router_up_atom = caf::atom_constant<caf::atom("tr_rtrup")>;
 using peer_frame_atom = caf::atom_constant<caf::atom("tr_pframe")>;
 using peer_up_atom = caf::atom_constant<caf::atom("tr_peerup")>;

@@ -51,6 +51,11 @@ struct context {
   std::shared_ptr<kind_registry> kinds;
   /// The sending side of each authenticated connection (see `send_frame`).
   peer_links links;
+  /// Routing frames that readers passed to the transport (the router was
+  /// not running, or earlier ones were still there) and the transport has
+  /// not yet handed on. While any is, readers pass later ones the same way,
+  /// so that the router gets them in the order they came.
+  std::atomic<std::int64_t> routes_via_transport{0};
 
   /// The running transport, or an invalid handle.
   caf::actor transport() const {

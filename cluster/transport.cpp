@@ -4,14 +4,18 @@
 #include "actors/crash_report.hpp"
 #include "cluster/atoms.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/frame_inbox.hpp"
 #include "cluster/peer_link.hpp"
+#include "cluster/peer_reader.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/io_poller.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/native_socket.hpp>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sodium.h>
 
@@ -30,15 +34,19 @@ using caf::io::connection_handle;
 constexpr std::size_t read_chunk = 64 * 1024;
 
 struct connection {
+  explicit connection(std::size_t max_frame_bytes) : inbox(max_frame_bytes) {}
   bool outbound = false;
-  std::vector<char> inbox;         // received bytes not yet taken as frames
-  std::size_t inbox_at = 0;        // where the next frame starts in `inbox`
+  frame_inbox inbox;               // received, not yet taken as frames
   std::string challenge;           // ours, for the peer to answer
   std::optional<wire::hello> peer; // the peer's hello, once received
   bool verified = false;           // the peer answered our challenge
   bool goodbye = false;            // the peer said it is leaving
   std::string target;              // for outbound: the address dialled
   std::shared_ptr<peer_link> link; // the sending side
+  // With a poller: the handshake is over, workers read from here on.
+  bool hand_over = false;
+  std::shared_ptr<peer_reader> reader;
+  std::uint64_t reader_key = 0;
 };
 
 std::string random_bytes(std::size_t n) {
@@ -51,7 +59,8 @@ class transport_state : public std::enable_shared_from_this<transport_state> {
 public:
   transport_state(caf::io::broker* self, context_ptr ctx, caf::actor owner)
     : self_(self), ctx_(std::move(ctx)), owner_(std::move(owner)),
-      log_(ctx_->log("transport")) {
+      log_(ctx_->log("transport")),
+      poller_(runtime::poller_of(self->system())) {
     if (ctx_->metrics != nullptr) {
       frames_out_ = &ctx_->metrics->add_counter("troupe_cluster_frames_total",
                                                 "Frames between nodes",
@@ -78,6 +87,10 @@ public:
       }
       if (c.link) {
         c.link->close();
+      }
+      if (c.reader) {
+        poller_->unwatch(c.reader_key);
+        c.reader->shut_down_reading();
       }
     }
   }
@@ -110,7 +123,8 @@ private:
   // -- connections ------------------------------------------------------------
 
   void adopt(connection_handle hdl, bool outbound, std::string target) {
-    auto& c = conns_[hdl];
+    auto& c
+      = conns_.try_emplace(hdl, ctx_->settings.max_frame_bytes).first->second;
     c.outbound = outbound;
     c.target = std::move(target);
     // The link wakes this broker to write what senders queued in a burst
@@ -131,7 +145,50 @@ private:
       return;
     }
     self_->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
+    if (poller_ != nullptr) {
+      // One read at a time until the handshake is over, so that the I/O
+      // thread reads nothing past it (see `on_data`).
+      self_->trigger(hdl, 1);
+    }
     send_hello(c);
+  }
+
+  // The handshake is over: from here on a reader on the workers takes the
+  // socket, starting with the bytes that came after the handshake.
+  void start_reader(connection_handle hdl, connection& c) {
+    c.hand_over = false;
+    int fd = fcntl(static_cast<int>(hdl.id()), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      drop(hdl, "cannot duplicate the socket (too many open files?)");
+      return;
+    }
+    c.reader = std::make_shared<peer_reader>(ctx_, fd, c.peer->node_id,
+                                             c.peer->name, hdl.id(),
+                                             self_->address(), frames_in_,
+                                             bytes_in_);
+    if (!c.reader->preload(c.inbox.take_pending())) {
+      return; // it told this actor why
+    }
+    c.reader_key = poller_->watch(fd, c.reader);
+    if (c.reader_key == 0) {
+      drop(hdl, "cannot watch the socket");
+    }
+  }
+
+  // Closes the socket of a connection leaving `conns_`. With a poller the
+  // I/O thread reads it again (its reader stops first), so that it sees
+  // the end of the stream and lets the socket go.
+  void close_socket(connection_handle hdl, connection& c) {
+    c.link->close();
+    if (c.reader) {
+      poller_->unwatch(c.reader_key);
+      c.reader->shut_down_reading();
+      c.reader = nullptr;
+    }
+    if (poller_ != nullptr) {
+      self_->trigger(hdl);
+    }
+    self_->close(hdl);
   }
 
   // Closes a connection; tells the owner if it carried an established peer.
@@ -145,8 +202,7 @@ private:
     if (c.peer) {
       ctx_->links.erase(c.peer->node_id, c.link);
     }
-    c.link->close();
-    self_->close(hdl);
+    close_socket(hdl, c);
     if (!c.target.empty()) {
       dialling_.erase(c.target);
     }
@@ -167,60 +223,68 @@ private:
   // Takes every complete frame out of what has arrived on a connection.
   void on_data(connection_handle hdl, const std::vector<char>& buf) {
     auto i = conns_.find(hdl);
-    if (i == conns_.end()) {
+    if (i == conns_.end() || i->second.reader) {
       return;
     }
-    i->second.inbox.insert(i->second.inbox.end(), buf.begin(), buf.end());
+    i->second.inbox.append(buf.data(), buf.size());
     for (;;) {
       auto& c = i->second;
-      auto available = c.inbox.size() - c.inbox_at;
-      if (available < 4) {
+      auto v = c.inbox.next();
+      if (v.data == nullptr) {
+        if (c.inbox.broken()) {
+          count("troupe_cluster_frames_refused_total");
+          drop(hdl,
+               fmt::format("frame of {} bytes (limit {})", c.inbox.bad_length(),
+                           ctx_->settings.max_frame_bytes));
+          return;
+        }
         break;
       }
-      const auto* p
-        = reinterpret_cast<const std::uint8_t*>(c.inbox.data() + c.inbox_at);
-      auto n = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16)
-               | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
-      if (n == 0 || n > ctx_->settings.max_frame_bytes) {
-        count("troupe_cluster_frames_refused_total");
-        drop(hdl, fmt::format("frame of {} bytes (limit {})", n,
-                              ctx_->settings.max_frame_bytes));
-        return;
-      }
-      if (available - 4 < n) {
-        break; // the rest of this frame is still on its way
-      }
-      c.inbox_at += 4 + n;
       if (frames_in_ != nullptr) {
         frames_in_->inc();
-        bytes_in_->inc(4 + n);
+        bytes_in_->inc(4 + v.size);
       }
       auto f = wire::decode(
-        p + 4, n, {.max_frame_bytes = ctx_->settings.max_frame_bytes});
+        v.data, v.size, {.max_frame_bytes = ctx_->settings.max_frame_bytes});
       if (!f) {
         count("troupe_cluster_frames_refused_total");
         drop(hdl, runtime::describe(f.error()));
         return;
       }
-      on_frame(hdl, c, std::move(*f));
+      on_frame(hdl, c, std::move(*f), false);
       // The frame may have closed this connection (or replaced it).
       i = conns_.find(hdl);
       if (i == conns_.end()) {
         return;
       }
+      if (i->second.hand_over) {
+        start_reader(hdl, i->second);
+        return; // no more reads here: the passivated scribe stays quiet
+      }
     }
-    auto& c = i->second;
-    if (c.inbox_at == c.inbox.size()) {
-      c.inbox.clear();
-      c.inbox_at = 0;
-    } else if (c.inbox_at > read_chunk) {
-      c.inbox.erase(c.inbox.begin(),
-                    c.inbox.begin() + static_cast<std::ptrdiff_t>(c.inbox_at));
-      c.inbox_at = 0;
+    if (poller_ != nullptr) {
+      self_->trigger(hdl, 1);
     }
   }
 
-  void on_frame(connection_handle hdl, connection& c, wire::frame f) {
+  // A frame a reader passed on (everything but payloads and, while the
+  // router runs, routing frames).
+  void on_inbound(connection_handle hdl, wire::frame f) {
+    bool counted = std::holds_alternative<wire::route>(f);
+    auto i = conns_.find(hdl);
+    if (i == conns_.end() || !i->second.reader) {
+      if (counted) {
+        ctx_->routes_via_transport.fetch_sub(1, std::memory_order_acq_rel);
+      }
+      return; // closed meanwhile
+    }
+    on_frame(hdl, i->second, std::move(f), counted);
+  }
+
+  // `counted`: a routing frame a reader passed on, counted in
+  // `routes_via_transport` until it is handed on.
+  void on_frame(connection_handle hdl, connection& c, wire::frame f,
+                bool counted) {
     if (auto* h = std::get_if<wire::hello>(&f)) {
       on_hello(hdl, c, std::move(*h));
       return;
@@ -252,7 +316,7 @@ private:
       return;
     }
     if (auto* r = std::get_if<wire::route>(&f)) {
-      deliver_route(c.peer->node_id, std::move(*r));
+      deliver_route(c.peer->node_id, std::move(*r), counted);
       return;
     }
     self_->send(owner_, peer_frame_atom::value, c.peer->node_id, std::move(f));
@@ -261,18 +325,20 @@ private:
   // Routing and handoff frames go to the router. Until it runs (it starts
   // after the transport, and a peer may hand off to this node at once) they
   // wait here, in the order they came.
-  void deliver_route(const std::string& from, wire::route r) {
+  void deliver_route(const std::string& from, wire::route r, bool counted) {
     auto router = ctx_->router();
     if (!router) {
       if (waiting_routes_.size() >= max_waiting_routes) {
         count("troupe_cluster_payloads_dropped_total");
+        handed_on(counted);
         return;
       }
-      waiting_routes_.emplace_back(from, std::move(r));
+      waiting_routes_.push_back({from, std::move(r), counted});
       return;
     }
     release_routes();
     self_->send(router, payload_atom::value, from, std::move(r));
+    handed_on(counted);
   }
 
   void release_routes() {
@@ -280,10 +346,19 @@ private:
     if (!router) {
       return;
     }
-    for (auto& [from, r] : waiting_routes_) {
-      self_->send(router, payload_atom::value, from, std::move(r));
+    for (auto& w : waiting_routes_) {
+      self_->send(router, payload_atom::value, w.from, std::move(w.r));
+      handed_on(w.counted);
     }
     waiting_routes_.clear();
+  }
+
+  // Readers may send routing frames straight to the router again once
+  // none of theirs is left here.
+  void handed_on(bool counted) {
+    if (counted) {
+      ctx_->routes_via_transport.fetch_sub(1, std::memory_order_acq_rel);
+    }
   }
 
   void on_hello(connection_handle hdl, connection& c, wire::hello h) {
@@ -333,14 +408,12 @@ private:
       auto loser = keep_new ? old->second : hdl;
       if (keep_new) {
         old->second = hdl;
-        conns_[loser].verified = false; // no peer_down for the loser
         ctx_->links.put(id, c.link);
       } else {
         c.verified = false;
       }
-      conns_[loser].link->close();
-      self_->close(loser);
-      conns_.erase(loser);
+      close_socket(loser, conns_.at(loser));
+      conns_.erase(loser); // no peer_down for the loser
       if (!keep_new) {
         return;
       }
@@ -348,6 +421,7 @@ private:
       peers_.emplace(id, hdl);
       ctx_->links.put(id, c.link);
     }
+    c.hand_over = poller_ != nullptr;
     log_->info("event=peer.connect peer={} incarnation={} direction={}",
                c.peer->name, c.peer->incarnation, c.outbound ? "out" : "in");
     self_->send(owner_, peer_up_atom::value, *c.peer);
@@ -387,6 +461,7 @@ private:
   context_ptr ctx_;
   caf::actor owner_;
   std::shared_ptr<spdlog::logger> log_;
+  runtime::io_poller* poller_; // null: the I/O thread reads every socket
   runtime::counter* frames_out_ = nullptr;
   runtime::counter* frames_in_ = nullptr;
   runtime::counter* bytes_out_ = nullptr;
@@ -397,7 +472,12 @@ private:
   std::set<std::string> blocked_;
   // Routing frames that came before the router ran.
   static constexpr std::size_t max_waiting_routes = 10000;
-  std::vector<std::pair<std::string, wire::route>> waiting_routes_;
+  struct waiting_route {
+    std::string from;
+    wire::route r;
+    bool counted;
+  };
+  std::vector<waiting_route> waiting_routes_;
 };
 
 caf::behavior transport_state::make_behavior() {
@@ -412,6 +492,15 @@ caf::behavior transport_state::make_behavior() {
     },
     [self](const caf::io::connection_closed_msg& msg) {
       self->drop(msg.handle, "connection closed");
+    },
+    [](const caf::io::connection_passivated_msg&) {
+      // The handshake is over and a reader has the socket.
+    },
+    [self](inbound_atom, std::int64_t id, wire::frame& f) {
+      self->on_inbound(connection_handle::from_int(id), std::move(f));
+    },
+    [self](reader_end_atom, std::int64_t id, const std::string& why, bool) {
+      self->drop(connection_handle::from_int(id), why);
     },
     [self](const caf::io::acceptor_closed_msg&) {
       self->log_->error("event=transport.acceptor_closed");
@@ -456,13 +545,14 @@ caf::behavior transport_state::make_behavior() {
     },
     [self](goodbye_atom) {
       for (const auto& [id, hdl] : self->peers_) {
-        self->write_frame(self->conns_[hdl], wire::goodbye{});
+        self->write_frame(self->conns_.at(hdl), wire::goodbye{});
       }
     },
     [self](owner_atom, const caf::actor& owner) {
       self->owner_ = owner;
       for (const auto& [id, hdl] : self->peers_) {
-        self->self_->send(owner, peer_up_atom::value, *self->conns_[hdl].peer);
+        self->self_->send(owner, peer_up_atom::value,
+                          *self->conns_.at(hdl).peer);
       }
     },
   };

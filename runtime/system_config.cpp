@@ -2,6 +2,8 @@
 #include "runtime/system_config.hpp"
 
 #include "runtime/errors.hpp"
+#include "runtime/io_poller.hpp"
+#include "runtime/io_scheduler.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
@@ -46,6 +48,15 @@ void system_config::apply(const node_config& cfg) {
       // out the sleep: ~3.5 times fewer blocking calls per second, and
       // round trips between nodes at a third of the rate.
       set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+      // Workers that read the cluster's sockets themselves. Without an
+      // epoll set (the kernel refused one) CAF's own scheduler runs and the
+      // I/O thread reads.
+      if (!poller) {
+        poller = io_poller::make();
+        if (poller) {
+          module_factories.emplace_back(&make_io_scheduler);
+        }
+      }
       break;
     case scheduler_policy::sharing:
       set("scheduler.policy", caf::atom("sharing"));

@@ -17,6 +17,8 @@ class actor_system;
 
 namespace troupe::runtime {
 
+class io_poller;
+
 /// A CAF configuration with Troupe's error categories and message types
 /// registered. It never reads `caf-application.ini` or the command line:
 /// settings come from `node_config` only. Upper layers add their own types
@@ -43,6 +45,10 @@ public:
   /// The node's metrics; null if the system keeps none. Must outlive the
   /// actor system.
   metrics_registry* metrics = nullptr;
+
+  /// The sockets the scheduler's workers read (see `io_scheduler.hpp`);
+  /// set by `apply` for the work-stealing policy, null otherwise.
+  std::shared_ptr<io_poller> poller;
 };
 
 /// Returns the Troupe configuration `sys` was built from, or null if it was

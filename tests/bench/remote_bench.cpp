@@ -1,7 +1,9 @@
 // Remote messaging between two node processes: one-way throughput and round
 // trips over the cluster transport, beside raw CAF BASP in the same run, and
 // the floor for round trips: a bare socket echo with one blocking thread on
-// each side.
+// each side. BASP runs in an actor system of its own in each process, on
+// CAF's own scheduler (with the same policy and the same idle setting as
+// the nodes): what a CAF program without Troupe gets.
 // The program runs itself a second time with --serve as the far side.
 // `remote_bench sharing` runs both with CAF's work-sharing scheduler.
 #include "apps/node.hpp"
@@ -55,6 +57,16 @@ troupe::runtime::node_config config(const std::filesystem::path& dir,
   cfg.level = troupe::runtime::log_level::warn;
   cfg.policy = policy;
   return cfg;
+}
+
+// The configuration of the BASP actor systems: plain CAF.
+void configure_basp(caf::actor_system_config& cfg) {
+  cfg.load<caf::io::middleman>();
+  if (policy == troupe::runtime::scheduler_policy::sharing) {
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+  } else {
+    cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  }
 }
 
 // A loopback socket with no Nagle delay: listening (port 0) or connected.
@@ -136,7 +148,10 @@ int serve(const std::filesystem::path& dir) {
   });
   ctx->set_handler("bench.oneway", handler);
   ctx->set_handler("bench.ping", handler);
-  auto sink = sys.spawn([](caf::event_based_actor*) {
+  caf::actor_system_config basp_cfg;
+  configure_basp(basp_cfg);
+  caf::actor_system basp_sys{basp_cfg};
+  auto sink = basp_sys.spawn([](caf::event_based_actor*) {
     auto count = std::make_shared<std::uint64_t>(0);
     return caf::behavior{
       [count](const std::string&) { ++*count; },
@@ -144,7 +159,7 @@ int serve(const std::filesystem::path& dir) {
       [count](count_atom) { return *count; },
     };
   });
-  auto basp_port = sys.middleman().publish(sink, 0, "127.0.0.1");
+  auto basp_port = basp_sys.middleman().publish(sink, 0, "127.0.0.1");
   if (!basp_port) {
     return 1;
   }
@@ -247,8 +262,10 @@ void bench_transport(troupe::node& local, const std::string& server_id) {
               [&] { client.send_payload(server_id, "bench.ping", body); });
 }
 
-void bench_basp(troupe::node& local, std::uint16_t port) {
-  auto& sys = local.system();
+void bench_basp(std::uint16_t port) {
+  caf::actor_system_config cfg;
+  configure_basp(cfg);
+  caf::actor_system sys{cfg};
   auto sink = sys.middleman().remote_actor("127.0.0.1", port);
   if (!sink) {
     fail("cannot reach the BASP actor");
@@ -377,7 +394,7 @@ int main(int argc, char** argv) {
     fail("the two nodes did not form a cluster");
   }
   bench_transport(**local, server_id);
-  bench_basp(**local, static_cast<std::uint16_t>(basp_port));
+  bench_basp(static_cast<std::uint16_t>(basp_port));
   bench_socket(static_cast<std::uint16_t>(echo_port));
   (*local)->stop("bench over");
   server.signal(SIGTERM);

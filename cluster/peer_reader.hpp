@@ -1,0 +1,72 @@
+// The receiving side of an authenticated connection, read by the
+// scheduler's workers.
+#pragma once
+
+#include "cluster/context.hpp"
+#include "cluster/frame_inbox.hpp"
+#include "cluster/wire/codec.hpp"
+#include "runtime/io_poller.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_addr.hpp>
+
+namespace troupe::cluster {
+
+/// Reads a peer's frames on whichever worker finds its socket ready (see
+/// `runtime::io_poller`) and delivers them from there: payloads to their
+/// kind's handler and routing frames to the router, enqueued on the same
+/// worker so that they run next, with no thread in between. Everything
+/// else (gossip, goodbye, a misplaced handshake frame) goes to the
+/// transport as `(inbound_atom, connection id, frame)`. A frame that is
+/// too long or does not decode, the end of the stream and a read error end
+/// the reader: it tells the transport `(reader_end_atom, connection id,
+/// reason, bool refused)` and reads no more.
+class peer_reader : public runtime::io_source {
+public:
+  /// Takes `fd` (its own duplicate of the connection's socket, which it
+  /// closes). `frames`/`bytes` count what arrives and may be null.
+  peer_reader(context_ptr ctx, int fd, std::string peer_id,
+              std::string peer_name, std::int64_t connection,
+              caf::actor_addr transport, runtime::counter* frames,
+              runtime::counter* bytes);
+  ~peer_reader() override;
+  peer_reader(const peer_reader&) = delete;
+  peer_reader& operator=(const peer_reader&) = delete;
+
+  int fd() const {
+    return fd_;
+  }
+
+  /// Takes bytes the transport had read past the handshake and delivers
+  /// the complete frames among them (before the socket is watched).
+  /// False if they ended the reader.
+  bool preload(const std::vector<char>& bytes);
+
+  bool on_readable(caf::execution_unit* eu) override;
+
+  /// Makes further reads see the end of the stream (the transport is
+  /// closing the connection).
+  void shut_down_reading();
+
+private:
+  // Delivers every complete frame in the inbox. False if the reader ended.
+  bool deliver_frames(caf::execution_unit* eu);
+  void deliver(caf::execution_unit* eu, wire::frame f);
+  void end(const std::string& why, bool refused);
+
+  context_ptr ctx_;
+  int fd_;
+  std::string peer_id_;
+  std::string peer_name_;
+  std::int64_t connection_;
+  caf::actor_addr transport_;
+  runtime::counter* frames_;
+  runtime::counter* bytes_;
+  frame_inbox inbox_;
+  bool ended_ = false;
+};
+
+} // namespace troupe::cluster
