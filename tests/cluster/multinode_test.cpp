@@ -4,6 +4,7 @@
 
 #include "cluster/atoms.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/transport.hpp"
 #include "cluster/wire/codec.hpp"
 #include "supervision/supervisor_client.hpp"
 #include "tests/testkit/wait.hpp"
@@ -378,6 +379,102 @@ TEST_CASE("garbage, oversized and truncated frames are refused without "
   }
   CHECK(log_of(c, 0).find("event=peer.refused") != std::string::npos);
   // The node carries on: still converged with its peer.
+  CHECK(c.wait_converged(deadline));
+}
+
+// Reads one length-prefixed frame; empty at the end of the stream.
+std::vector<std::uint8_t> read_frame(int fd) {
+  auto read_exactly = [fd](std::uint8_t* out, std::size_t n) {
+    while (n > 0) {
+      auto got = ::recv(fd, out, n, 0);
+      if (got <= 0) {
+        return false;
+      }
+      out += got;
+      n -= static_cast<std::size_t>(got);
+    }
+    return true;
+  };
+  std::uint8_t len[4];
+  if (!read_exactly(len, 4)) {
+    return {};
+  }
+  std::uint32_t n = (std::uint32_t{len[0]} << 24)
+                    | (std::uint32_t{len[1]} << 16)
+                    | (std::uint32_t{len[2]} << 8) | std::uint32_t{len[3]};
+  std::vector<std::uint8_t> body(n);
+  if (!read_exactly(body.data(), n)) {
+    return {};
+  }
+  return body;
+}
+
+std::vector<std::uint8_t> framed(const tc::wire::frame& f) {
+  auto body = tc::wire::encode(f);
+  return framed(body, static_cast<std::uint32_t>(body.size()));
+}
+
+TEST_CASE("after the handshake a peer's frames are read by the scheduler's "
+          "workers: frames sent with the handshake arrive in order, and a "
+          "bad frame still drops the connection") {
+  tk::cluster_harness c{{.nodes = 2}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  auto ctx = c.at(0).cluster().context();
+  caf::scoped_actor inbox{c.at(0).system()};
+  c.at(0).cluster().handle_payloads("test.raw", inbox);
+  raw_peer p{c.at(0).listen_port()};
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  // The node speaks first.
+  auto theirs = read_frame(p.fd);
+  auto hello = tc::wire::decode(theirs.data(), theirs.size());
+  REQUIRE(hello);
+  auto* h = std::get_if<tc::wire::hello>(&*hello);
+  REQUIRE(h != nullptr);
+  const std::string me = "0123456789abcdef0123456789abcdef";
+  p.send(framed(tc::wire::hello{.node_id = me,
+                                .name = "raw@127.0.0.1",
+                                .address = {.host = "127.0.0.1", .port = 1},
+                                .incarnation = 1,
+                                .challenge = std::string(32, 'c'),
+                                .cluster = ctx->settings.name}));
+  auto answer = read_frame(p.fd);
+  REQUIRE_FALSE(answer.empty());
+  // The proof and two payloads in one write: the payloads come in the
+  // same read as the handshake's last frame.
+  auto bytes
+    = framed(tc::wire::auth{.mac = tc::auth_mac(ctx->key, h->challenge, me)});
+  for (const char* text : {"one", "two"}) {
+    auto more = framed(tc::wire::payload{.kind = "test.raw", .data = text});
+    bytes.insert(bytes.end(), more.begin(), more.end());
+  }
+  p.send(bytes);
+  std::vector<std::string> got;
+  bool timed_out = false;
+  while (got.size() < 3 && !timed_out) {
+    inbox->receive(
+      [&](tc::payload_atom, const std::string& from,
+          const tc::wire::payload& x) {
+        CHECK(from == me);
+        got.push_back(x.data);
+        if (got.size() == 2) {
+          // Read by a worker now: one more, then an oversized frame.
+          p.send(
+            framed(tc::wire::payload{.kind = "test.raw", .data = "three"}));
+        }
+      },
+      caf::after(deadline) >> [&] { timed_out = true; });
+  }
+  CHECK(got == std::vector<std::string>{"one", "two", "three"});
+  p.send(framed({}, 0x7fffffff));
+  CHECK(p.closed_by_node());
+  CHECK(c.wait_for(
+    [&] {
+      return log_of(c, 0).find("reason=\"frame of 2147483647 bytes")
+             != std::string::npos;
+    },
+    deadline));
   CHECK(c.wait_converged(deadline));
 }
 
