@@ -9,6 +9,7 @@ namespace troupe::cluster {
 using flush_atom = caf::atom_constant<caf::atom("tr_flush")>;
 using inbound_atom = caf::atom_constant<caf::atom("tr_inbound")>;
 using reader_end_atom = caf::atom_constant<caf::atom("tr_rdend")>;
+using exit_wait_atom = caf::atom_constant<caf::atom("tr_exitw")>;
 using router_up_atom = caf::atom_constant<caf::atom("tr_rtrup")>;
 using peer_frame_atom = caf::atom_constant<caf::atom("tr_pframe")>;
 using peer_up_atom = caf::atom_constant<caf::atom("tr_peerup")>;

@@ -30,6 +30,9 @@ void frame_inbox::commit(std::size_t n) {
 }
 
 void frame_inbox::append(const char* data, std::size_t n) {
+  if (n == 0) {
+    return;
+  }
   std::memcpy(prepare(n), data, n);
   commit(n);
 }

@@ -52,8 +52,8 @@ peer_reader::~peer_reader() {
   }
 }
 
-void peer_reader::shut_down_reading() {
-  shutdown(fd_, SHUT_RD);
+void peer_reader::shut_down() {
+  shutdown(fd_, SHUT_RDWR);
 }
 
 bool peer_reader::preload(const std::vector<char>& bytes) {

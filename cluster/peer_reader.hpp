@@ -47,9 +47,9 @@ public:
 
   bool on_readable(caf::execution_unit* eu) override;
 
-  /// Makes further reads see the end of the stream (the transport is
-  /// closing the connection).
-  void shut_down_reading();
+  /// Shuts the socket down both ways (the transport is closing the
+  /// connection): the peer sees the end, and so does every reader.
+  void shut_down();
 
 private:
   // Delivers every complete frame in the inbox. False if the reader ended.

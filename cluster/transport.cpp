@@ -78,8 +78,9 @@ public:
     }
   }
 
-  // Closes every connection's sending side (the broker is going away: its
-  // sockets close, and the duplicates kept by the links must too).
+  // Closes every connection's sending side and reader (the broker is gone:
+  // its sockets close, and the duplicates kept by links and readers must
+  // too).
   void close_links() {
     for (auto& [hdl, c] : conns_) {
       if (c.peer) {
@@ -90,7 +91,7 @@ public:
       }
       if (c.reader) {
         poller_->unwatch(c.reader_key);
-        c.reader->shut_down_reading();
+        c.reader->shut_down();
       }
     }
   }
@@ -175,20 +176,62 @@ private:
     }
   }
 
-  // Closes the socket of a connection leaving `conns_`. With a poller the
-  // I/O thread reads it again (its reader stops first), so that it sees
-  // the end of the stream and lets the socket go.
+  // Closes the socket of a connection leaving `conns_`. A socket a reader
+  // has is shut down and handed back to the I/O thread, which reads its end
+  // and lets it go as if the peer had closed it (closing the passive scribe
+  // instead would keep it, and its descriptor, for good).
   void close_socket(connection_handle hdl, connection& c) {
     c.link->close();
     if (c.reader) {
       poller_->unwatch(c.reader_key);
-      c.reader->shut_down_reading();
+      c.reader->shut_down();
       c.reader = nullptr;
+      self_->trigger(hdl);
+      return;
     }
     if (poller_ != nullptr) {
-      self_->trigger(hdl);
+      self_->trigger(hdl); // the handshake's single reads
     }
     self_->close(hdl);
+  }
+
+  // The transport was asked to exit. Sockets that readers have go back to
+  // the I/O thread, and the transport quits once it has closed them all (or
+  // after a second): closed by the broker's exit instead, they would stay
+  // open for good.
+  void begin_exit(caf::error reason) {
+    for (auto& [hdl, c] : conns_) {
+      if (c.peer) {
+        ctx_->links.erase(c.peer->node_id, c.link);
+      }
+      if (c.reader) {
+        closing_.insert(hdl);
+        close_socket(hdl, c);
+      } else {
+        c.link->close();
+      }
+    }
+    conns_.clear();
+    peers_.clear();
+    exit_reason_ = std::move(reason);
+    exiting_ = true;
+    if (closing_.empty()) {
+      self_->quit(exit_reason_);
+      return;
+    }
+    self_->delayed_send(self_, std::chrono::seconds{1}, exit_wait_atom::value);
+  }
+
+  // The I/O thread closed a socket.
+  void on_closed(connection_handle hdl) {
+    if (!exiting_) {
+      drop(hdl, "connection closed");
+      return;
+    }
+    closing_.erase(hdl);
+    if (closing_.empty()) {
+      self_->quit(exit_reason_);
+    }
   }
 
   // Closes a connection; tells the owner if it carried an established peer.
@@ -470,6 +513,10 @@ private:
   std::map<std::string, connection_handle> peers_; // established, by node id
   std::set<std::string> dialling_;
   std::set<std::string> blocked_;
+  // Exiting: the sockets still to be closed, and the reason to quit with.
+  bool exiting_ = false;
+  std::set<connection_handle> closing_;
+  caf::error exit_reason_;
   // Routing frames that came before the router ran.
   static constexpr std::size_t max_waiting_routes = 10000;
   struct waiting_route {
@@ -483,15 +530,29 @@ private:
 caf::behavior transport_state::make_behavior() {
   auto self = shared_from_this();
   self_->set_default_handler(actors::unexpected_message_handler("transport"));
+  self_->set_exit_handler([self](caf::exit_msg& msg) {
+    if (msg.reason && !self->exiting_) { // as CAF's: a normal exit is ignored
+      self->begin_exit(std::move(msg.reason));
+    }
+  });
   return {
     [self](const caf::io::new_connection_msg& msg) {
+      if (self->exiting_) {
+        self->self_->close(msg.handle);
+        return;
+      }
       self->adopt(msg.handle, false, "");
     },
     [self](const caf::io::new_data_msg& msg) {
       self->on_data(msg.handle, msg.buf);
     },
     [self](const caf::io::connection_closed_msg& msg) {
-      self->drop(msg.handle, "connection closed");
+      self->on_closed(msg.handle);
+    },
+    [self](exit_wait_atom) {
+      if (self->exiting_) {
+        self->self_->quit(self->exit_reason_);
+      }
     },
     [](const caf::io::connection_passivated_msg&) {
       // The handshake is over and a reader has the socket.
@@ -508,6 +569,11 @@ caf::behavior transport_state::make_behavior() {
         caf::make_error(errc::peer_unreachable, "the listening socket closed"));
     },
     [self](connected_atom, const std::string& target, std::int64_t fd) {
+      if (fd >= 0 && self->exiting_) {
+        caf::io::network::close_socket(
+          static_cast<caf::io::network::native_socket>(fd));
+        return;
+      }
       if (fd < 0) {
         self->dialling_.erase(target);
         self->log_->debug("event=peer.dial_failed address={}", target);
@@ -529,7 +595,11 @@ caf::behavior transport_state::make_behavior() {
                                   flush_atom::value, id);
       }
     },
-    [self](connect_atom, const std::string& target) { self->dial(target); },
+    [self](connect_atom, const std::string& target) {
+      if (!self->exiting_) {
+        self->dial(target);
+      }
+    },
     [self](router_up_atom) { self->release_routes(); },
     [self](block_atom, const std::vector<std::string>& ids) {
       self->blocked_ = {ids.begin(), ids.end()};
