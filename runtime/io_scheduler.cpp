@@ -75,6 +75,8 @@ public:
         }
         if (s.sleep_duration.count() > 0) {
           std::this_thread::sleep_for(s.sleep_duration);
+        } else {
+          std::this_thread::yield();
         }
       }
     }
