@@ -65,6 +65,18 @@ bool peer_reader::on_readable(caf::execution_unit* eu) {
   if (ended_) {
     return false;
   }
+  // This runs inside the scheduler: nothing may escape.
+  try {
+    return read_some(eu);
+  } catch (const std::exception& e) {
+    end(fmt::format("reading failed: {}", e.what()), false);
+  } catch (...) {
+    end("reading failed", false);
+  }
+  return false;
+}
+
+bool peer_reader::read_some(caf::execution_unit* eu) {
   std::size_t taken = 0;
   while (taken < read_budget) {
     auto* room = inbox_.prepare(read_chunk);

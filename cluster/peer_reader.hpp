@@ -52,6 +52,8 @@ public:
   void shut_down();
 
 private:
+  // Reads what is there, up to a limit. False if the reader ended.
+  bool read_some(caf::execution_unit* eu);
   // Delivers every complete frame in the inbox. False if the reader ended.
   bool deliver_frames(caf::execution_unit* eu);
   void deliver(caf::execution_unit* eu, wire::frame f);
