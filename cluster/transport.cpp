@@ -179,7 +179,11 @@ private:
   // Closes the socket of a connection leaving `conns_`. A socket a reader
   // has is shut down and handed back to the I/O thread, which reads its end
   // and lets it go as if the peer had closed it (closing the passive scribe
-  // instead would keep it, and its descriptor, for good).
+  // instead would keep it, and its descriptor, for good). If the hand-over
+  // happened in the I/O thread's current round, the scribe is not passive
+  // yet and ignores the trigger, so it is triggered again with every
+  // message this actor handles until the I/O thread reports it closed (no
+  // timer: this also runs while the actor system shuts down).
   void close_socket(connection_handle hdl, connection& c) {
     c.link->close();
     if (c.reader) {
@@ -187,6 +191,7 @@ private:
       c.reader->shut_down();
       c.reader = nullptr;
       self_->trigger(hdl);
+      closing_.insert(hdl);
       return;
     }
     if (poller_ != nullptr) {
@@ -205,7 +210,6 @@ private:
         ctx_->links.erase(c.peer->node_id, c.link);
       }
       if (c.reader) {
-        closing_.insert(hdl);
         close_socket(hdl, c);
       } else {
         c.link->close();
@@ -224,13 +228,19 @@ private:
 
   // The I/O thread closed a socket.
   void on_closed(connection_handle hdl) {
-    if (!exiting_) {
-      drop(hdl, "connection closed");
+    if (closing_.erase(hdl) != 0) {
+      if (exiting_ && closing_.empty()) {
+        self_->quit(exit_reason_);
+      }
       return;
     }
-    closing_.erase(hdl);
-    if (closing_.empty()) {
-      self_->quit(exit_reason_);
+    drop(hdl, "connection closed");
+  }
+
+  // See `close_socket`.
+  void retrigger() {
+    for (auto hdl : closing_) {
+      self_->trigger(hdl);
     }
   }
 
@@ -513,9 +523,10 @@ private:
   std::map<std::string, connection_handle> peers_; // established, by node id
   std::set<std::string> dialling_;
   std::set<std::string> blocked_;
-  // Exiting: the sockets still to be closed, and the reason to quit with.
-  bool exiting_ = false;
+  // Sockets given back to the I/O thread and not yet closed by it.
   std::set<connection_handle> closing_;
+  // Exiting (once `closing_` is empty), and the reason to quit with.
+  bool exiting_ = false;
   caf::error exit_reason_;
   // Routing frames that came before the router ran.
   static constexpr std::size_t max_waiting_routes = 10000;
@@ -544,9 +555,11 @@ caf::behavior transport_state::make_behavior() {
       self->adopt(msg.handle, false, "");
     },
     [self](const caf::io::new_data_msg& msg) {
+      self->retrigger();
       self->on_data(msg.handle, msg.buf);
     },
     [self](const caf::io::connection_closed_msg& msg) {
+      self->retrigger();
       self->on_closed(msg.handle);
     },
     [self](exit_wait_atom) {
@@ -558,9 +571,11 @@ caf::behavior transport_state::make_behavior() {
       // The handshake is over and a reader has the socket.
     },
     [self](inbound_atom, std::int64_t id, wire::frame& f) {
+      self->retrigger();
       self->on_inbound(connection_handle::from_int(id), std::move(f));
     },
     [self](reader_end_atom, std::int64_t id, const std::string& why, bool) {
+      self->retrigger();
       self->drop(connection_handle::from_int(id), why);
     },
     [self](const caf::io::acceptor_closed_msg&) {
