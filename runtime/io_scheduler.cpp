@@ -18,6 +18,12 @@ namespace {
 // A busy worker looks at the sockets once per this many jobs.
 constexpr unsigned busy_look_interval = 16;
 
+// An idle worker spins at most this long before it waits (a round trip
+// between two nodes takes 40-100 us here): CAF's counts of polls, each now
+// a system call or two, would keep it spinning for about a millisecond
+// after every job.
+constexpr auto max_spin = std::chrono::microseconds{250};
+
 class io_stealing : public caf::policy::work_stealing {
 public:
   using base = caf::policy::work_stealing;
@@ -57,9 +63,12 @@ public:
     }
     // Spinning: the queue, a victim now and then, and the sockets.
     auto& strategies = data.strategies;
+    auto spin_until = std::chrono::steady_clock::now() + max_spin;
     for (std::size_t k = 0; k < 2; ++k) {
       const auto& s = strategies[k];
-      for (std::size_t i = 0; i < s.attempts; i += s.step_size) {
+      for (std::size_t i = 0;
+           i < s.attempts && std::chrono::steady_clock::now() < spin_until;
+           i += s.step_size) {
         if (auto* job = data.queue.take_head()) {
           return job;
         }
