@@ -8,7 +8,8 @@ namespace troupe::runtime {
 /// Builds the scheduler module for an actor system whose configuration is
 /// a `system_config` with a poller. It schedules like CAF's work stealing
 /// (same settings), and its workers watch the poller's sockets:
-///  - a worker out of jobs looks at the sockets while it spins, so a frame
+///  - a worker out of jobs looks at the sockets while it spins (CAF's
+///    counts of polls, but at most 250 us), so a frame
 ///    that arrives during the spin is read and its actor run on the same
 ///    thread, with no wake-up at all; it yields its core between looks, so
 ///    that threads with work (a blocked caller that was just woken, the
