@@ -9,11 +9,11 @@ namespace troupe::runtime {
 /// a `system_config` with a poller. It schedules like CAF's work stealing
 /// (same settings), and its workers watch the poller's sockets:
 ///  - a worker out of jobs looks at the sockets while it spins (CAF's
-///    counts of polls, but at most 250 us), so a frame
-///    that arrives during the spin is read and its actor run on the same
-///    thread, with no wake-up at all; it yields its core between looks, so
-///    that threads with work (a blocked caller that was just woken, the
-///    other process of a round trip) run meanwhile;
+///    counts of polls, but at most 250 us), so a frame that arrives during
+///    the spin is read and its actor run on the same thread, with no
+///    wake-up at all; it yields its core between looks, so that threads
+///    with work (a blocked caller that was just woken, the other process
+///    of a round trip) run meanwhile;
 ///  - once the spin is over, one idle worker waits in the poller instead of
 ///    on its condition variable (the others sleep as usual), and a job for
 ///    it from outside the scheduler wakes it through the poller;
