@@ -36,10 +36,6 @@ public:
   peer_reader(const peer_reader&) = delete;
   peer_reader& operator=(const peer_reader&) = delete;
 
-  int fd() const {
-    return fd_;
-  }
-
   /// Takes bytes the transport had read past the handshake and delivers
   /// the complete frames among them (before the socket is watched).
   /// False if they ended the reader.

@@ -11,6 +11,7 @@
 #include "cluster/transport.hpp"
 #include "tests/bench/bench.hpp"
 #include "tests/testkit/node_process.hpp"
+#include "tests/testkit/read_exactly.hpp"
 #include "tests/testkit/wait.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -95,19 +96,6 @@ std::uint16_t port_of(int fd) {
   return ntohs(addr.sin_port);
 }
 
-// Reads exactly `n` bytes; false at the end of the stream.
-bool read_exactly(int fd, char* out, std::size_t n) {
-  while (n > 0) {
-    auto got = ::read(fd, out, n);
-    if (got <= 0) {
-      return false;
-    }
-    out += got;
-    n -= static_cast<std::size_t>(got);
-  }
-  return true;
-}
-
 // A frame's worth of bytes (length prefix and body).
 constexpr std::size_t echo_bytes = 4 + 64;
 
@@ -170,7 +158,7 @@ int serve(const std::filesystem::path& dir) {
   std::thread{[echo] {
     int conn = ::accept(echo, nullptr, nullptr);
     char buf[echo_bytes];
-    while (read_exactly(conn, buf, sizeof(buf))
+    while (tk::read_exactly(conn, buf, sizeof(buf))
            && ::write(conn, buf, sizeof(buf)) == sizeof(buf)) {
     }
     ::close(conn);
@@ -329,7 +317,7 @@ void bench_socket(std::uint16_t port) {
   auto start = clock_type::now();
   for (std::uint64_t i = 0; i < actor_round_trips; ++i) {
     if (::write(fd, buf, sizeof(buf)) != sizeof(buf)
-        || !read_exactly(fd, buf, sizeof(buf))) {
+        || !tk::read_exactly(fd, buf, sizeof(buf))) {
       fail("the echo broke off");
     }
   }

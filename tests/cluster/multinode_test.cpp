@@ -7,6 +7,7 @@
 #include "cluster/transport.hpp"
 #include "cluster/wire/codec.hpp"
 #include "supervision/supervisor_client.hpp"
+#include "tests/testkit/read_exactly.hpp"
 #include "tests/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
@@ -416,26 +417,15 @@ TEST_CASE("garbage, oversized and truncated frames are refused without "
 
 // Reads one length-prefixed frame; empty at the end of the stream.
 std::vector<std::uint8_t> read_frame(int fd) {
-  auto read_exactly = [fd](std::uint8_t* out, std::size_t n) {
-    while (n > 0) {
-      auto got = ::recv(fd, out, n, 0);
-      if (got <= 0) {
-        return false;
-      }
-      out += got;
-      n -= static_cast<std::size_t>(got);
-    }
-    return true;
-  };
   std::uint8_t len[4];
-  if (!read_exactly(len, 4)) {
+  if (!tk::read_exactly(fd, len, 4)) {
     return {};
   }
   std::uint32_t n = (std::uint32_t{len[0]} << 24)
                     | (std::uint32_t{len[1]} << 16)
                     | (std::uint32_t{len[2]} << 8) | std::uint32_t{len[3]};
   std::vector<std::uint8_t> body(n);
-  if (!read_exactly(body.data(), n)) {
+  if (!tk::read_exactly(fd, body.data(), n)) {
     return {};
   }
   return body;

@@ -2,6 +2,7 @@
 // written at once or queued and batched, never interleaved, in order per
 // thread; a closed link refuses; a peer that stops reading breaks it.
 #include "cluster/peer_link.hpp"
+#include "tests/testkit/read_exactly.hpp"
 
 #include <doctest/doctest.h>
 
@@ -49,15 +50,7 @@ struct socket_pair {
 // Reads one length-prefixed frame (blocking); nullopt at the end.
 std::optional<std::string> read_frame(int fd) {
   auto read_all = [fd](char* out, std::size_t n) {
-    while (n > 0) {
-      auto got = ::read(fd, out, n);
-      if (got <= 0) {
-        return false;
-      }
-      out += got;
-      n -= static_cast<std::size_t>(got);
-    }
-    return true;
+    return troupe::testkit::read_exactly(fd, out, n);
   };
   unsigned char header[4];
   if (!read_all(reinterpret_cast<char*>(header), 4)) {
