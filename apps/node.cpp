@@ -33,8 +33,9 @@ struct node::impl {
   impl(const runtime::node_config& node_cfg,
        std::shared_ptr<runtime::log_context> logs,
        std::shared_ptr<runtime::crash_log> crashes,
-       runtime::metrics_registry* metrics) {
+       runtime::metrics_registry* metrics, std::uint64_t seed) {
     cfg.apply(node_cfg);
+    cfg.seed = seed;
     cluster::add_cluster_types(cfg);
     cfg.logs = std::move(logs);
     cfg.crashes = std::move(crashes);
@@ -140,7 +141,7 @@ caf::error node::start_system() {
     cluster_ctx_->kinds->add(std::move(k));
   }
   kinds_.clear();
-  impl_ = std::make_unique<impl>(cfg_, logs_, *crashes, &metrics_);
+  impl_ = std::make_unique<impl>(cfg_, logs_, *crashes, &metrics_, seed_);
   auto root = supervision::start_supervisor(
     *impl_->system, {.strategy = supervision::strategy::one_for_one}, {});
   if (!root) {

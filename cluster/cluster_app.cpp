@@ -102,16 +102,18 @@ make_context(const runtime::node_config& cfg, const runtime::node_identity& id,
 
 supervision::application_spec make_cluster_application(const context_ptr& ctx) {
   using supervision::child_spec;
-  child_spec transport{.id = "transport",
-                       .start = [ctx](caf::actor_system& sys, const caf::actor&,
-                                      const caf::message&) {
-                         auto hdl = spawn_transport(sys, ctx,
-                                                    ctx->membership());
-                         if (hdl && ctx->advertised.port == 0) {
-                           ctx->advertised.port = ctx->listen_port();
-                         }
-                         return hdl;
-                       }};
+  child_spec transport{
+    .id = "transport",
+    .start = [ctx](caf::actor_system& sys, const caf::actor&,
+                   const caf::message&) {
+      auto hdl = ctx->transport_factory
+                   ? ctx->transport_factory(sys, ctx, ctx->membership())
+                   : spawn_transport(sys, ctx, ctx->membership());
+      if (hdl && ctx->advertised.port == 0) {
+        ctx->advertised.port = ctx->listen_port();
+      }
+      return hdl;
+    }};
   child_spec membership{.id = "membership",
                         .start = [ctx](caf::actor_system& sys,
                                        const caf::actor& parent,

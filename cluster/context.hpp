@@ -2,7 +2,7 @@
 // metrics, and the handles of their siblings.
 #pragma once
 
-#include "cluster/peer_link.hpp"
+#include "cluster/frame_link.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
 
 namespace troupe::cluster {
 
@@ -42,6 +45,16 @@ struct context {
   std::shared_ptr<runtime::log_context> logs;
   runtime::metrics_registry* metrics = nullptr; ///< may be null
   std::uint64_t seed = 0; ///< for the actors' random choices
+  /// Random bytes for the handshake's challenges; libsodium's when unset.
+  /// The test kit's simulated world sets a seeded source.
+  std::function<std::string(std::size_t)> random_bytes{};
+  /// Starts the transport for this node, telling `owner` of its peers;
+  /// TCP (`spawn_transport`) when unset. The test kit's simulated world
+  /// sets one that runs on its simulated network.
+  std::function<caf::expected<caf::actor>(caf::actor_system& sys,
+                                          const std::shared_ptr<context>& self,
+                                          const caf::actor& owner)>
+    transport_factory{};
   /// Set before a simulated crash: the node stops without telling its
   /// peers (no goodbye).
   std::atomic<bool> abrupt_stop{false};

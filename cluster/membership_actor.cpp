@@ -45,11 +45,14 @@ public:
 
   caf::behavior make_behavior();
 
+  // A crash writes nothing and says nothing: the state on disk is what
+  // the last change saved.
   void on_exit() {
-    persist();
-    if (!ctx_->abrupt_stop) {
-      caf::anon_send(ctx_->transport(), goodbye_atom::value);
+    if (ctx_->abrupt_stop) {
+      return;
     }
+    persist();
+    caf::anon_send(ctx_->transport(), goodbye_atom::value);
   }
 
 private:
@@ -210,7 +213,7 @@ private:
       }
       bool was_unreachable = !fresh && old->second.second;
       if (unreachable && !unreachable_since_.count(id)) {
-        unreachable_since_[id] = clock_type::now();
+        unreachable_since_[id] = self_->clock().now();
       } else if (!unreachable) {
         unreachable_since_.erase(id);
       }
@@ -399,7 +402,7 @@ private:
 
   void heartbeat_tick() {
     run_checks();
-    auto now = clock_type::now();
+    auto now = self_->clock().now();
     for (const auto& [id, p] : peers_) {
       if (p.connected) {
         send_frame(id, wire::heartbeat{.sequence = ++heartbeats_});
@@ -479,7 +482,7 @@ private:
     // this node's clock sees it: the leader may never have reached the
     // member itself.
     std::map<std::string, std::chrono::milliseconds> unreachable_for;
-    auto now = clock_type::now();
+    auto now = self_->clock().now();
     for (const auto& [id, since] : unreachable_since_) {
       unreachable_for[id]
         = std::chrono::duration_cast<std::chrono::milliseconds>(now - since);
@@ -510,12 +513,12 @@ private:
   void observe_convergence(bool is_converged) {
     if (!is_converged) {
       if (!diverged_since_) {
-        diverged_since_ = clock_type::now();
+        diverged_since_ = self_->clock().now();
       }
       return;
     }
     if (diverged_since_ && convergence_ != nullptr) {
-      convergence_->observe(clock_type::now() - *diverged_since_);
+      convergence_->observe(self_->clock().now() - *diverged_since_);
     }
     diverged_since_.reset();
   }
@@ -594,7 +597,7 @@ private:
       send_frame(peer, wire::state{.gossip = g_});
     } else if (std::holds_alternative<wire::heartbeat>(f)) {
       if (auto p = peers_.find(peer); p != peers_.end()) {
-        p->second.detector.heartbeat(clock_type::now());
+        p->second.detector.heartbeat(self_->clock().now());
       }
     } else {
       log_->debug("event=frame.ignored peer={} kind={}", peer,
@@ -607,11 +610,11 @@ private:
                 .first->second;
     p.connected = true;
     p.detector = phi_detector{phi()};
-    p.detector.heartbeat(clock_type::now());
+    p.detector.heartbeat(self_->clock().now());
     // Push our state at once: a joiner learns the cluster, and the cluster
     // learns the joiner, without waiting for a gossip round.
     send_frame(h.node_id, wire::state{.gossip = g_});
-    check_reachability(clock_type::now());
+    check_reachability(self_->clock().now());
   }
 
   void on_peer_down(const std::string& id, bool goodbye) {
@@ -619,7 +622,7 @@ private:
       p->second.connected = false;
     }
     log_->debug("event=peer.down node={} goodbye={}", id, goodbye);
-    check_reachability(clock_type::now());
+    check_reachability(self_->clock().now());
   }
 
   // -- API --------------------------------------------------------------------

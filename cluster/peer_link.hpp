@@ -2,7 +2,7 @@
 // the sending thread itself; a busy one is written in batches.
 #pragma once
 
-#include "runtime/metrics.hpp"
+#include "cluster/frame_link.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -10,11 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
-#include <string>
 #include <vector>
 
 namespace troupe::cluster {
@@ -31,7 +28,7 @@ namespace troupe::cluster {
 /// The link keeps a duplicate of the socket, so that the transport closing
 /// its own descriptor can never leave a writer with a number the system
 /// has given to another file.
-class peer_link {
+class peer_link final : public frame_link {
 public:
   /// What a batch write achieved.
   enum class flush_result { done, again, broken };
@@ -50,7 +47,7 @@ public:
   /// False when the link is closed or broke (nothing more goes out on it).
   /// Blocks only while more than `max_queued` bytes wait (a peer that does
   /// not read), for at most the stall limit.
-  bool write(const std::uint8_t* body, std::size_t size);
+  bool write(const std::uint8_t* body, std::size_t size) override;
 
   /// Writes queued frames (the transport calls this after a kick). `again`
   /// when the socket is full: call again a little later.
@@ -58,10 +55,10 @@ public:
 
   /// Stops all writing and releases the duplicate (the transport closes
   /// the connection itself).
-  void close();
+  void close() override;
 
   /// Whether the link no longer writes.
-  bool closed() const;
+  bool closed() const override;
 
   /// Bytes a link queues before senders wait.
   static constexpr std::size_t max_queued = 8 * 1024 * 1024;
@@ -88,35 +85,6 @@ private:
   clock_type::time_point last_progress_{};
   std::chrono::milliseconds stall_limit_;
   std::function<void()> kick_;
-};
-
-/// The established links by peer node id, shared by every thread that
-/// sends to peers. The transport adds a link once the peer has
-/// authenticated and removes it when the connection goes.
-class peer_links {
-public:
-  /// Publishes `link` as the one to `node_id` (replacing any other).
-  void put(const std::string& node_id, std::shared_ptr<peer_link> link);
-  /// Removes the link to `node_id` if it is `link`.
-  void erase(const std::string& node_id,
-             const std::shared_ptr<peer_link>& link);
-  /// The link to `node_id`, or null.
-  std::shared_ptr<peer_link> find(const std::string& node_id) const;
-
-  /// Counters for frames and bytes sent (may stay null).
-  void set_counters(runtime::counter* frames, runtime::counter* bytes);
-
-  /// Writes a frame's encoded body to `node_id`. A link closed meanwhile
-  /// (its connection replaced by another to the same peer) is looked up
-  /// once more. False when the peer is not connected.
-  bool send(const std::string& node_id, const std::uint8_t* body,
-            std::size_t size);
-
-private:
-  mutable std::shared_mutex mtx_;
-  std::map<std::string, std::shared_ptr<peer_link>> links_;
-  std::atomic<runtime::counter*> frames_{nullptr};
-  std::atomic<runtime::counter*> bytes_{nullptr};
 };
 
 } // namespace troupe::cluster

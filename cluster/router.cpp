@@ -183,14 +183,14 @@ private:
       bool done = completed_.count({prev, r.epoch(), p}) > 0;
       if (prev != me() && v.is_available(prev) && !done) {
         ctx_->names->hold(p);
-        incoming_[p] = {prev, r.epoch(), clock_type::now()};
+        incoming_[p] = {prev, r.epoch(), self_->clock().now()};
       }
     }
   }
 
   // Gives up waiting for a previous owner that is gone or too slow.
   void release_stalled_incoming() {
-    auto now = clock_type::now();
+    auto now = self_->clock().now();
     for (auto i = incoming_.begin(); i != incoming_.end();) {
       const auto& [from, ep, since] = i->second;
       bool gone = !view_.is_available(from);
@@ -416,7 +416,7 @@ private:
                           .items = static_cast<std::uint32_t>(t.items.size())}})
                 && delivered;
     t.sent = true;
-    t.resend_at = next_try(clock_type::now(), delivered);
+    t.resend_at = next_try(self_->clock().now(), delivered);
     ++t.attempts;
     count("troupe_cluster_handoffs_out_total", stats_.handoffs_out);
   }
@@ -455,7 +455,7 @@ private:
   // The watchdog: a transfer not acknowledged in time is sent again (to
   // the partition's current target).
   void retry_transfers() {
-    auto now = clock_type::now();
+    auto now = self_->clock().now();
     for (auto& [p, t] : transfers_) {
       if (!t.sent || now < t.resend_at) {
         continue;
@@ -508,14 +508,14 @@ private:
     early_handoffs_.push_back(
       {.from = from,
        .body = std::move(f),
-       .deadline = clock_type::now() + 6 * handoff_timeout()});
+       .deadline = self_->clock().now() + 6 * handoff_timeout()});
     return true;
   }
 
   // Takes the kept handoff frames our ring has caught up with (or that
   // waited too long), each peer's in order.
   void retry_early_handoffs() {
-    auto now = clock_type::now();
+    auto now = self_->clock().now();
     auto waiting = std::move(early_handoffs_);
     early_handoffs_.clear();
     std::set<std::string> blocked;
@@ -627,7 +627,7 @@ private:
       r.origin = me();
       r.request_id = ++next_request_;
       pending_[r.request_id] = {d.sender, d.mid,
-                                clock_type::now() + relay_lifetime};
+                                self_->clock().now() + relay_lifetime};
     }
     count("troupe_cluster_route_remote_total", stats_.sent_remote);
     send_route(to, {std::move(r)});
@@ -636,7 +636,7 @@ private:
   void on_routed(const std::string& from, wire::routed r) {
     if (r.epoch > epoch()) {
       early_.push_back(
-        {from, std::move(r), clock_type::now() + handoff_timeout()});
+        {from, std::move(r), self_->clock().now() + handoff_timeout()});
       return;
     }
     if (view_.current.empty()) {
@@ -747,7 +747,7 @@ private:
   // Messages routed by a newer ring than ours go on once our ring has
   // caught up, or after a handoff timeout by the ring we have.
   void retry_early_messages() {
-    auto now = clock_type::now();
+    auto now = self_->clock().now();
     auto waiting = std::move(early_);
     early_.clear();
     for (auto& e : waiting) {
@@ -852,7 +852,7 @@ private:
     retry_transfers();
     release_stalled_incoming();
     retry_early_messages();
-    auto now = clock_type::now();
+    auto now = self_->clock().now();
     std::erase_if(pending_,
                   [now](const auto& kv) { return kv.second.deadline <= now; });
     start_transfers();

@@ -4,20 +4,14 @@
 #pragma once
 
 #include "cluster/context.hpp"
+#include "cluster/transport_core.hpp"
 #include "cluster/wire/codec.hpp"
 
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/expected.hpp>
-
-// Frames travel between local actors only; on the wire they are Cap'n Proto.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::frame)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::hello)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::payload)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::wire::route)
 
 namespace troupe::cluster {
 
@@ -58,12 +52,5 @@ caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
 /// 4 × `cluster.acceptable_pause` (at least 1 s) for room; then the
 /// connection is dropped and the peer reported down.
 bool send_frame(context& ctx, const std::string& node_id, const wire::frame& f);
-
-/// The MAC that proves knowledge of `key` for `challenge` and `node_id`.
-std::string auth_mac(const std::string& key, const std::string& challenge,
-                     const std::string& node_id);
-
-/// Derives the 32-byte key from a secret's text.
-std::string derive_key(const std::string& secret);
 
 } // namespace troupe::cluster

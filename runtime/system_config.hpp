@@ -6,7 +6,9 @@
 #include "runtime/logging.hpp"
 #include "runtime/metrics.hpp"
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system_config.hpp>
@@ -45,6 +47,11 @@ public:
   /// The node's metrics; null if the system keeps none. Must outlive the
   /// actor system.
   metrics_registry* metrics = nullptr;
+
+  /// Seed for the random choices actors make (a supervisor's restart
+  /// jitter); nullopt draws from the OS. A node passes its own seed, so
+  /// that one seed replays a whole node.
+  std::optional<std::uint64_t> seed{};
 
   /// The sockets the scheduler's workers read (see `io_scheduler.hpp`);
   /// set by `apply` for the work-stealing policy, null otherwise.

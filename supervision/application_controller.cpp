@@ -95,7 +95,7 @@ private:
           auto* a = self->find(name);
           a->status = app_status::running;
           a->sup = sup;
-          a->started = clock_type::now();
+          a->started = self->self_->clock().now();
           self->self_->monitor(sup);
           self->order_.push_back(name);
           self->log()->info("event=app.start name={} type={} version={}", name,
@@ -218,7 +218,7 @@ private:
 
   std::vector<application_info> which() const {
     std::vector<application_info> out;
-    auto now = clock_type::now();
+    auto now = self_->clock().now();
     for (const auto& [name, app] : apps_) {
       auto up = app.status == app_status::running
                   ? std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -422,7 +422,16 @@ private:
   std::map<std::uint64_t, done_fn> backoff_waiting_;
   std::uint64_t backoff_seq_ = 0;
   std::uint64_t simple_seq_ = 0;
-  std::mt19937_64 rng_{std::random_device{}()};
+  std::mt19937_64 rng_{seed_for(self_)};
+
+  // The node's seed (mixed with this supervisor's id), else the OS's.
+  static std::uint64_t seed_for(caf::event_based_actor* self) {
+    const auto* cfg = runtime::troupe_config(self->system());
+    if (cfg != nullptr && cfg->seed) {
+      return *cfg->seed ^ (self->id() * 0x9e3779b97f4a7c15ULL);
+    }
+    return std::random_device{}();
+  }
 };
 
 caf::behavior supervisor_state::make_behavior() {
