@@ -28,6 +28,7 @@ namespace troupe::cluster {
 class name_table;
 class kind_registry;
 struct routing_view;
+struct cluster_snapshot;
 
 /// Created once per node by the cluster application and passed to each of
 /// its actors. The actors publish their handles here when they (re)start,
@@ -119,6 +120,15 @@ struct context {
     std::atomic_store(&routing_, std::move(v));
     routing_version_.store(++published_views, std::memory_order_release);
   }
+  /// The cluster state as the membership actor published it last (null
+  /// before it runs): observers read it without asking the actor.
+  std::shared_ptr<const cluster_snapshot> cluster_state() const {
+    return std::atomic_load(&cluster_state_);
+  }
+  void set_cluster_state(std::shared_ptr<const cluster_snapshot> s) {
+    std::atomic_store(&cluster_state_, std::move(s));
+  }
+
   void set_transport(const caf::actor& x) {
     std::lock_guard<std::mutex> guard{mtx_};
     transport_ = x.address();
@@ -165,6 +175,7 @@ private:
   caf::actor_addr router_;
   caf::actor_addr activations_;
   std::shared_ptr<const routing_view> routing_;
+  std::shared_ptr<const cluster_snapshot> cluster_state_;
   std::atomic<std::uint64_t> routing_version_{0};
   // Versions are unique across nodes, so a thread's cached view is never
   // taken for another node's.

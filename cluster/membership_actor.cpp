@@ -86,6 +86,7 @@ private:
     g_.seen = {me()};
     dirty_ = true;
     last_ = snapshot();
+    publish_state();
     log_->info("event=member.join node={} incarnation={} known_members={}",
                ctx_->name, incarnation_, g_.state.members().size());
     self_->send(ctx_->transport(), owner_atom::value,
@@ -231,6 +232,7 @@ private:
     }
     update_gauges();
     publish_view();
+    publish_state();
     // Saved at once: a node killed right after a change still comes back
     // knowing whom to call.
     persist();
@@ -506,6 +508,20 @@ private:
       log_->debug("event=gossip.converged version={}",
                   to_string(g_.state.version()));
     }
+    publish_state();
+  }
+
+  cluster_snapshot current() const {
+    return {.gossip = g_,
+            .converged = converged(g_),
+            .leader = g_.state.leader(),
+            .rounds = rounds_};
+  }
+
+  // For observers that read without asking (see `context::cluster_state`).
+  void publish_state() {
+    ctx_->set_cluster_state(
+      std::make_shared<const cluster_snapshot>(current()));
   }
 
   // Times how long the cluster takes to converge after this node sees a
@@ -708,12 +724,7 @@ caf::behavior membership_state::make_behavior() {
       self->gossip_round(random);
     },
     [self](members_atom) { return self->members(); },
-    [self](state_atom) {
-      return cluster_snapshot{.gossip = self->g_,
-                              .converged = converged(self->g_),
-                              .leader = self->g_.state.leader(),
-                              .rounds = self->rounds_};
-    },
+    [self](state_atom) { return self->current(); },
     [self](join_atom, const std::string& target) -> caf::result<void> {
       auto ep = runtime::parse_endpoint(target);
       if (!ep || ep->port == 0) {

@@ -96,12 +96,16 @@ public:
     if (ctx_->metrics != nullptr) {
       transfers_gauge_ = &ctx_->metrics->add_gauge(
         "troupe_cluster_transfers", "Partitions this node is handing off");
+      awaited_gauge_ = &ctx_->metrics->add_gauge(
+        "troupe_cluster_partitions_awaited",
+        "Partitions this node gained and waits to be handed");
     }
   }
 
   ~router_state() {
     if (transfers_gauge_ != nullptr) {
       transfers_gauge_->set(0);
+      awaited_gauge_->set(0);
     }
   }
 
@@ -121,6 +125,7 @@ private:
   void gauge_transfers() {
     if (transfers_gauge_ != nullptr) {
       transfers_gauge_->set(static_cast<std::int64_t>(transfers_.size()));
+      awaited_gauge_->set(static_cast<std::int64_t>(incoming_.size()));
     }
   }
 
@@ -186,6 +191,7 @@ private:
         incoming_[p] = {prev, r.epoch(), self_->clock().now()};
       }
     }
+    gauge_transfers();
   }
 
   // Gives up waiting for a previous owner that is gone or too slow.
@@ -204,6 +210,7 @@ private:
         ++i;
       }
     }
+    gauge_transfers();
   }
 
   void release(std::uint32_t p) {
@@ -562,6 +569,7 @@ private:
     if (i != incoming_.end() && std::get<0>(i->second) == from) {
       incoming_.erase(i);
       release(d.partition);
+      gauge_transfers();
     }
   }
 
@@ -880,6 +888,7 @@ private:
   std::uint64_t reported_epoch_ = 0;
   std::map<std::uint32_t, transfer> transfers_;
   runtime::gauge* transfers_gauge_ = nullptr;
+  runtime::gauge* awaited_gauge_ = nullptr;
   // partition → (from, epoch, since)
   std::map<std::uint32_t,
            std::tuple<std::string, std::uint64_t, clock_type::time_point>>
