@@ -401,6 +401,9 @@ caf::error world::boot(std::size_t i, const std::vector<std::size_t>& through) {
   n.cfg->logs = n.logs;
   n.cfg->metrics = n.metrics.get();
   n.cfg->seed = node_seed;
+  if (opts_.configure) {
+    opts_.configure(*n.cfg);
+  }
   n.sys = std::make_unique<caf::actor_system>(*n.cfg);
   n.sched
     = &dynamic_cast<caf::scheduler::test_coordinator&>(n.sys->scheduler());
@@ -612,8 +615,11 @@ bool world::progress_stops() {
         record(fmt::format("node n{} stop: {}", n.index + 1,
                            runtime::describe(**n.apps_stopped)));
       }
+      // The root supervisor stops in order on request (it ignores exit
+      // signals from anyone but a parent).
       caf::anon_send_exit(n.controller, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(n.root, caf::exit_reason::user_shutdown);
+      caf::anon_send(n.root, actors::stop_atom::value,
+                     caf::error{caf::exit_reason::user_shutdown});
       n.exits_sent = true;
       progressed = true;
     } else if (n.exits_sent && n.sys->registry().running() == 0) {

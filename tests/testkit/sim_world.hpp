@@ -9,6 +9,7 @@
 #include "cluster/router_client.hpp"
 #include "cluster/virtual_actor.hpp"
 #include "runtime/config.hpp"
+#include "runtime/system_config.hpp"
 #include "supervision/application.hpp"
 #include "tests/testkit/sim_network.hpp"
 #include "tests/testkit/sim_schedule.hpp"
@@ -74,6 +75,10 @@ public:
       applications{};
     /// Kinds of virtual actors each node registers, by node index.
     std::function<std::vector<cluster::actor_kind>(std::size_t)> kinds{};
+    /// Adjusts each node's actor system configuration before it is built:
+    /// register the types your messages carry between nodes here
+    /// (`cfg.add_message_type<T>("name")`).
+    std::function<void(runtime::system_config&)> configure{};
     /// Level of the nodes' logs, which go to the trace.
     runtime::log_level level = runtime::log_level::info;
     /// Trace lines kept for printing (the hash covers all of them).
