@@ -450,6 +450,7 @@ private:
     housekeeping();
     connect_all(rounds_ % 10 == 0);
     persist();
+    publish_state();
   }
 
   // A node told to join through seeds that knows no other member yet: it

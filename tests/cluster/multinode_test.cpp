@@ -86,98 +86,9 @@ std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& body,
   return out;
 }
 
-// Who sees whom how, for failure messages.
-std::string matrix(tk::cluster_harness& c) {
-  std::string out;
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    out += fmt::format("n{}:", i);
-    for (std::size_t j = 0; j < c.size(); ++j) {
-      out += fmt::format(" {}{}", c.status_seen_by(i, j),
-                         c.unreachable_seen_by(i, j) ? "(unreachable)" : "");
-    }
-    if (c.running(i)) {
-      auto snap = c.at(i).cluster().snapshot();
-      out += snap && snap->converged ? " converged" : " not-converged";
-    }
-    out += "\n";
-  }
-  return out;
-}
-
 } // namespace
 
 TEST_SUITE_BEGIN("cluster.multinode");
-
-TEST_CASE("five nodes join through one seed and converge") {
-  tk::cluster_harness c{{.nodes = 5}};
-  REQUIRE_FALSE(c.start_all());
-  REQUIRE(c.wait_converged(deadline));
-  auto members = c.at(3).cluster().members();
-  REQUIRE(members);
-  CHECK(members->size() == 5);
-  auto leaders = std::count_if(members->begin(), members->end(),
-                               [](const auto& m) { return m.leader; });
-  CHECK(leaders == 1);
-}
-
-TEST_CASE("a node told to join through a seed it cannot reach stays "
-          "joining and claims no ring, and joins once told of a member") {
-  tk::cluster_harness c{{.nodes = 1}};
-  REQUIRE_FALSE(c.start(0));
-  // A port nothing listens on.
-  std::uint16_t dead_port = 0;
-  {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    dead_port = ntohs(addr.sin_port);
-    ::close(fd);
-  }
-  troupe::runtime::node_config cfg;
-  cfg.name = "latecomer";
-  cfg.listen = {.host = "127.0.0.1", .port = 0};
-  cfg.data_dir = c.dir() / "latecomer";
-  cfg.cluster = tk::fast_cluster_settings();
-  cfg.join = {{.host = "127.0.0.1", .port = dead_port}};
-  auto late = troupe::node::start(cfg, {.console_log = false});
-  REQUIRE(late);
-  auto client = (*late)->cluster();
-  // Alone, it would be its own leader: give it rounds enough to act.
-  REQUIRE(c.wait_for(
-    [&] {
-      auto snap = client.snapshot();
-      return snap && snap->rounds >= 10;
-    },
-    deadline));
-  auto snap = client.snapshot();
-  REQUIRE(snap);
-  REQUIRE(snap->gossip.state.members().size() == 1);
-  CHECK(snap->gossip.state.members().begin()->second.status
-        == tc::member_status::joining);
-  CHECK(snap->gossip.state.current_ring().empty());
-  // Told of a member at run time, it joins that cluster and gets a share
-  // of its ring.
-  REQUIRE_FALSE(
-    client.join("127.0.0.1:" + std::to_string(c.at(0).listen_port())));
-  const auto& id = (*late)->identity().node_id;
-  CHECK(c.wait_for(
-    [&] {
-      auto there = c.at(0).cluster().snapshot();
-      if (!there) {
-        return false;
-      }
-      const auto* m = there->gossip.state.find(id);
-      auto owners = there->gossip.state.current_ring().members();
-      return m != nullptr && m->status == tc::member_status::up
-             && std::find(owners.begin(), owners.end(), id) != owners.end();
-    },
-    deadline));
-  (*late)->stop("test over");
-}
 
 TEST_CASE("a crashed node is seen unreachable, then down; restarted, it "
           "rejoins with a higher incarnation") {
@@ -216,51 +127,6 @@ TEST_CASE("a crashed node is seen unreachable, then down; restarted, it "
   }
 }
 
-TEST_CASE("a node restarted at once after an operator downs it rejoins, "
-          "again and again") {
-  // The restarted node boots with the ring it saved, in which it owned
-  // partitions; the cluster's ring (claimed without it) takes them away
-  // and, once it is up again, gives them back while its handoffs of the
-  // old ring are still queued.
-  tk::cluster_harness c{{.nodes = 2}};
-  REQUIRE_FALSE(c.start_all());
-  REQUIRE(c.wait_converged(deadline));
-  for (int round = 0; round < 4; ++round) {
-    CAPTURE(round);
-    auto before = c.at(1).identity().incarnation;
-    c.crash(1);
-    REQUIRE(c.wait_for([&] { return c.unreachable_seen_by(0, 1); }, deadline));
-    REQUIRE_FALSE(c.at(0).cluster().down(c.node_id(1)));
-    REQUIRE(c.wait_for([&] { return c.status_seen_by(0, 1) == "removed"; },
-                       deadline));
-    REQUIRE_FALSE(c.start(1));
-    CHECK(c.at(1).identity().incarnation == before + 1);
-    if (!c.wait_converged(deadline)
-        || !c.wait_for([&] { return c.ring_settled(); }, deadline)) {
-      FAIL_CHECK("no converged cluster with a settled ring:\n" << matrix(c));
-    }
-  }
-}
-
-TEST_CASE("a partition {0,1} | {2,3,4} heals into one converged cluster "
-          "without anyone re-joining by hand") {
-  tk::cluster_harness c{{.nodes = 5}};
-  REQUIRE_FALSE(c.start_all());
-  REQUIRE(c.wait_converged(deadline));
-  c.partition({{0, 1}, {2, 3, 4}});
-  // Long enough for each side to mark the other down.
-  CHECK(c.wait_for(
-    [&] {
-      auto s = c.status_seen_by(0, 4);
-      auto t = c.status_seen_by(4, 0);
-      return (s == "down" || s == "removed") && (t == "down" || t == "removed");
-    },
-    deadline));
-  c.heal();
-  auto healed = c.wait_converged(deadline);
-  CHECK_MESSAGE(healed, matrix(c));
-}
-
 TEST_CASE("connections closed by partitions let go of their sockets") {
   tk::cluster_harness c{{.nodes = 2}};
   REQUIRE_FALSE(c.start_all());
@@ -290,20 +156,6 @@ TEST_CASE("connections closed by partitions let go of their sockets") {
   CHECK_MESSAGE(c.wait_for([&] { return open_files() <= before + 2; },
                            deadline),
                 "open files: " << before << " then " << open_files());
-}
-
-TEST_CASE("a member that leaves is removed everywhere") {
-  tk::cluster_harness c{{.nodes = 3}};
-  REQUIRE_FALSE(c.start_all());
-  REQUIRE(c.wait_converged(deadline));
-  REQUIRE_FALSE(c.at(2).cluster().leave());
-  CHECK(c.wait_for(
-    [&] { return c.sees(0, 2, "removed") && c.sees(1, 2, "removed"); },
-    deadline));
-  auto self = c.status_seen_by(2, 2);
-  CHECK((self == "exiting" || self == "removed"));
-  c.stop(2);
-  CHECK(c.wait_converged(deadline));
 }
 
 TEST_CASE("a node with the wrong secret is refused and the refusal logged") {

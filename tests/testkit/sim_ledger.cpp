@@ -105,8 +105,12 @@ void ledger_tracker::append(world& w, sim_time timeout) {
                                         append_atom::value, id);
   if (reply) {
     acked_[key].push_back(id);
+    w.note(
+      fmt::format("append {} to {} via n{}: ok", id, name_of(key), *via + 1));
   } else {
     ++failed_;
+    w.note(fmt::format("append {} to {} via n{}: {}", id, name_of(key),
+                       *via + 1, caf::to_string(reply.error())));
   }
 }
 

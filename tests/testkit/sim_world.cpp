@@ -675,32 +675,19 @@ void world::resume(std::size_t i) {
 }
 
 caf::error world::leave(std::size_t i) {
-  if (!running(i)) {
-    return caf::make_error(caf::sec::invalid_argument, "not running");
-  }
   record(fmt::format("node n{} leave", i + 1));
-  auto box = std::make_shared<std::optional<caf::expected<caf::unit_t>>>();
-  auto& n = *nodes_.at(i);
-  n.helpers.push_back(
-    system_of(i)
-      .spawn([m = context(i)->membership(), box](caf::event_based_actor* self) {
-        self->request(m, 5s, cluster::leave_atom::value)
-          .then(
-            [box, self] {
-              *box = caf::unit;
-              self->quit();
-            },
-            [box, self](caf::error& err) {
-              *box = std::move(err);
-              self->quit();
-            });
-      })
-      .address());
-  run_until([&box] { return box->has_value(); }, 6s);
-  if (!box->has_value()) {
-    return caf::make_error(caf::sec::request_timeout, "leave: no answer");
-  }
-  return (*box)->error();
+  return ask_membership(i, cluster::leave_atom::value);
+}
+
+caf::error world::join(std::size_t i, std::size_t through) {
+  record(fmt::format("node n{} join through n{}", i + 1, through + 1));
+  return ask_membership(i, cluster::join_atom::value,
+                        runtime::to_string(nodes_.at(through)->address));
+}
+
+caf::error world::down(std::size_t i, std::size_t subject) {
+  record(fmt::format("node n{} downs n{}", i + 1, subject + 1));
+  return ask_membership(i, cluster::down_atom::value, node_id(subject));
 }
 
 caf::error world::drain(std::size_t i, bool on) {
@@ -1155,6 +1142,14 @@ std::int64_t world::gauge(std::size_t i, std::string_view name) const {
     return 0;
   }
   return n.metrics->add_gauge(name, "").value();
+}
+
+std::uint64_t world::counter(std::size_t i, std::string_view name) const {
+  const auto& n = *nodes_.at(i);
+  if (!n.up || !n.metrics) {
+    return 0;
+  }
+  return n.metrics->add_counter(name, "").value();
 }
 
 bool world::ring_settled() const {

@@ -127,6 +127,10 @@ public:
   caf::error leave(std::size_t i);
   /// The node stops (resumes) taking routed traffic.
   caf::error drain(std::size_t i, bool on);
+  /// Node `i` joins the cluster node `through` is in, at run time.
+  caf::error join(std::size_t i, std::size_t through);
+  /// Node `i` marks `subject` down, as an operator would.
+  caf::error down(std::size_t i, std::size_t subject);
 
   bool running(std::size_t i) const;
   bool frozen(std::size_t i) const;
@@ -196,6 +200,8 @@ public:
   std::map<std::string, std::vector<std::size_t>> activations() const;
   /// A gauge of node `i`'s metrics (0 if it has none by that name).
   std::int64_t gauge(std::size_t i, std::string_view name) const;
+  /// A counter of node `i`'s metrics (0 if it has none by that name).
+  std::uint64_t counter(std::size_t i, std::string_view name) const;
 
   // -- talking to the nodes ---------------------------------------------------
 
@@ -257,6 +263,9 @@ private:
            caf::message msg,
            const std::shared_ptr<std::optional<caf::expected<R>>>& box);
   void keep_helper(std::size_t i, const caf::actor& helper);
+  // Asks node `i`'s membership actor and waits for its answer.
+  template <class... Ts>
+  caf::error ask_membership(std::size_t i, Ts&&... xs);
 
   caf::error boot(std::size_t i, const std::vector<std::size_t>& through);
   void restart(std::size_t i);
@@ -315,6 +324,36 @@ void world::ask(std::size_t i, const caf::actor& dest, sim_time timeout,
         });
   });
   keep_helper(i, helper);
+}
+
+template <class... Ts>
+caf::error world::ask_membership(std::size_t i, Ts&&... xs) {
+  if (!running(i)) {
+    return caf::make_error(caf::sec::invalid_argument,
+                           "node " + std::to_string(i) + " is not running");
+  }
+  auto box = std::make_shared<std::optional<caf::expected<caf::unit_t>>>();
+  auto dest = context(i)->membership();
+  auto helper = system_of(i).spawn(
+    [dest, box, msg = caf::make_message(std::forward<Ts>(xs)...)](
+      caf::event_based_actor* self) mutable {
+      self->request(dest, std::chrono::seconds{5}, std::move(msg))
+        .then(
+          [box, self] {
+            *box = caf::unit;
+            self->quit();
+          },
+          [box, self](caf::error& err) {
+            *box = std::move(err);
+            self->quit();
+          });
+    });
+  keep_helper(i, helper);
+  run_until([&box] { return box->has_value(); }, std::chrono::seconds{6});
+  if (!box->has_value()) {
+    return caf::make_error(caf::sec::request_timeout, "no answer");
+  }
+  return (*box)->error();
 }
 
 template <class R, class... Ts>

@@ -1,0 +1,342 @@
+// The cluster in the simulated world: membership, failure detection,
+// partitions, routing by name and handoff, in virtual time (these ran in
+// real time on loopback before; a few real-socket tests remain in
+// tests/cluster).
+#include "tests/testkit/sim_ledger.hpp"
+#include "tests/testkit/sim_scenario.hpp"
+#include "tests/testkit/sim_world.hpp"
+
+#include "runtime/errors.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+using namespace std::chrono_literals;
+namespace sim = troupe::testkit::sim;
+namespace tc = troupe::cluster;
+
+namespace {
+
+using add_atom = caf::atom_constant<caf::atom("add")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+
+// What the counters did: where each name was activated, and the sum of
+// every increment applied (one thread: no locks needed).
+struct book {
+  std::map<std::string, std::vector<std::size_t>> activations;
+  std::int64_t applied = 0;
+};
+
+// A counter: starts from the state it is given, exports its count.
+tc::actor_kind counter_kind(std::shared_ptr<book> b, std::size_t node) {
+  return {.kind = "counter",
+          .start = [b, node](caf::actor_system& sys, const std::string& name,
+                             const std::string& state) {
+            b->activations[name].push_back(node);
+            std::int64_t start = state.empty() ? 0 : std::stoll(state);
+            return sys.spawn([b, start](caf::event_based_actor*) {
+              auto count = std::make_shared<std::int64_t>(start);
+              return caf::behavior{
+                [b, count](add_atom, std::int64_t n) {
+                  *count += n;
+                  b->applied += n;
+                },
+                [count](get_atom) { return *count; },
+                [count](tc::handoff_atom) { return std::to_string(*count); },
+                [count](tc::handoff_atom, const std::string& more) {
+                  *count += std::stoll(more);
+                },
+              };
+            });
+          }};
+}
+
+struct counters {
+  std::shared_ptr<book> b = std::make_shared<book>();
+  sim::world w;
+
+  explicit counters(std::size_t nodes, std::uint64_t seed,
+                    troupe::runtime::cluster_config settings = {})
+    : w{{.nodes = nodes,
+         .seed = sim::seed_from_env(seed),
+         .cluster = settings,
+         .kinds = [this](std::size_t i) {
+           return std::vector<tc::actor_kind>{counter_kind(b, i)};
+         }}} {}
+
+  std::int64_t get(std::size_t via, const std::string& name) {
+    auto got = w.request<std::int64_t>(via, name, 5s, get_atom::value);
+    REQUIRE_MESSAGE(got, caf::to_string(got.error()));
+    return *got;
+  }
+};
+
+std::string counter(int k) {
+  return fmt::format("counter/{}", k);
+}
+
+bool settled(sim::world& w, sim::sim_time limit = 60s) {
+  return w.run_until([&w] { return w.converged() && w.ring_settled(); }, limit);
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("sim.cluster");
+
+TEST_CASE("a user's test: five nodes, a crash, a partition, every name "
+          "answers once") {
+  sim::world w{
+    {.nodes = 5, .seed = sim::seed_from_env(42), .kinds = [](std::size_t) {
+       return std::vector{sim::ledger_kind()};
+     }}};
+  REQUIRE_FALSE(w.start_all());
+  w.crash(4);
+  w.run_for(10s);
+  REQUIRE_FALSE(w.start(4));
+  w.partition({{0, 1}, {2, 3, 4}});
+  w.run_for(10s);
+  w.heal();
+  REQUIRE(settled(w));
+  for (int k = 0; k < 20; ++k) {
+    CHECK(w.request<std::uint64_t>(k % 5, "ledger/" + std::to_string(k), 5s,
+                                   sim::append_atom::value, std::uint64_t{1}));
+  }
+  CHECK(sim::at_most_one_activation(w) == std::nullopt);
+}
+
+TEST_CASE("five nodes join through one seed and converge with one leader") {
+  sim::world w{{.nodes = 5, .seed = sim::seed_from_env(21)}};
+  REQUIRE_FALSE(w.start(0));
+  for (std::size_t i = 1; i < 5; ++i) {
+    REQUIRE_FALSE(w.start(i, {0}));
+  }
+  REQUIRE(settled(w));
+  auto st = w.cluster_state(3);
+  CHECK(st->gossip.state.members().size() == 5);
+  REQUIRE(st->leader);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(w.cluster_state(i)->leader == st->leader);
+  }
+}
+
+TEST_CASE("a node told to join through a seed it cannot reach stays "
+          "joining and claims no ring, and joins once told of a member") {
+  sim::world w{{.nodes = 3, .seed = sim::seed_from_env(22)}};
+  REQUIRE_FALSE(w.start(0));
+  // Node 2 joins through node 1, which never starts: nobody listens there.
+  REQUIRE_FALSE(w.start(2, {1}));
+  // Alone, it would be its own leader: give it rounds enough to act.
+  REQUIRE(w.run_until([&] { return w.cluster_state(2)->rounds >= 10; }, 60s));
+  auto st = w.cluster_state(2);
+  REQUIRE(st->gossip.state.members().size() == 1);
+  CHECK(st->gossip.state.members().begin()->second.status
+        == tc::member_status::joining);
+  CHECK(st->gossip.state.current_ring().empty());
+  // Told of a member at run time, it joins that cluster and gets a share
+  // of its ring.
+  REQUIRE_FALSE(w.join(2, 0));
+  CHECK(w.run_until(
+    [&] {
+      auto there = w.cluster_state(0);
+      auto owners = there->gossip.state.current_ring().members();
+      return w.sees(0, 2, "up")
+             && std::find(owners.begin(), owners.end(), w.node_id(2))
+                  != owners.end();
+    },
+    30s));
+}
+
+TEST_CASE("a node restarted at once after an operator downs it rejoins, "
+          "again and again") {
+  // The restarted node boots with the ring it saved, in which it owned
+  // partitions; the cluster's ring (claimed without it) takes them away
+  // and, once it is up again, gives them back while its handoffs of the
+  // old ring are still queued.
+  sim::world w{{.nodes = 2, .seed = sim::seed_from_env(23)}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  for (int round = 0; round < 4; ++round) {
+    CAPTURE(round);
+    auto before = w.cluster_state(1)->gossip.state.find(w.node_id(1));
+    REQUIRE(before != nullptr);
+    auto incarnation = before->incarnation;
+    w.crash(1);
+    REQUIRE(w.run_until([&] { return w.unreachable_seen_by(0, 1); }, 10s));
+    REQUIRE_FALSE(w.down(0, 1));
+    REQUIRE(w.run_until([&] { return w.sees(0, 1, "removed"); }, 30s));
+    REQUIRE_FALSE(w.start(1));
+    REQUIRE(settled(w));
+    CHECK(w.cluster_state(0)->gossip.state.find(w.node_id(1))->incarnation
+          > incarnation);
+  }
+}
+
+TEST_CASE("a partition {0,1} | {2,3,4} long enough for downs heals into one "
+          "converged cluster without anyone re-joining by hand") {
+  sim::world w{{.nodes = 5, .seed = sim::seed_from_env(24)}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  w.partition({{0, 1}, {2, 3, 4}});
+  auto gone = [&w](std::size_t a, std::size_t b) {
+    auto s = w.status_seen_by(a, b);
+    return s == "down" || s == "removed";
+  };
+  REQUIRE(w.run_until([&] { return gone(0, 4) && gone(4, 0); }, 30s));
+  w.heal();
+  CHECK(settled(w, 120s));
+}
+
+TEST_CASE("a member that leaves is removed everywhere") {
+  sim::world w{{.nodes = 3, .seed = sim::seed_from_env(25)}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  REQUIRE_FALSE(w.leave(2));
+  CHECK(w.run_until(
+    [&] { return w.sees(0, 2, "removed") && w.sees(1, 2, "removed"); }, 30s));
+  auto self = w.status_seen_by(2, 2);
+  CHECK((self == "exiting" || self == "removed"));
+  w.stop(2);
+  CHECK(settled(w));
+}
+
+TEST_CASE("messages for a crashed owner's names go to fallbacks") {
+  counters c{5, 26};
+  auto& w = c.w;
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  auto router = w.router(0);
+  std::vector<std::string> owned_by_4;
+  for (int k = 0; owned_by_4.size() < 50 && k < 100000; ++k) {
+    auto owner = router.owner_of(counter(k));
+    REQUIRE(owner);
+    if (*owner == w.node_id(4)) {
+      owned_by_4.push_back(counter(k));
+    }
+  }
+  REQUIRE(owned_by_4.size() == 50);
+  w.crash(4);
+  REQUIRE(w.run_until(
+    [&] {
+      for (std::size_t i = 0; i < 4; ++i) {
+        auto o = w.router(i).owner_of(owned_by_4.front());
+        if (!o || *o == w.node_id(4)) {
+          return false;
+        }
+      }
+      return true;
+    },
+    10s));
+  for (const auto& name : owned_by_4) {
+    for (std::size_t from = 0; from < 4; ++from) {
+      REQUIRE_FALSE(
+        w.router(from).send(name, add_atom::value, std::int64_t{1}));
+    }
+  }
+  w.run_for(1s);
+  for (const auto& name : owned_by_4) {
+    CAPTURE(name);
+    CHECK(c.get(0, name) == 4);
+    REQUIRE(c.b->activations[name].size() == 1);
+    CHECK(c.b->activations[name].front() != 4);
+  }
+}
+
+TEST_CASE("a joining node takes partitions with their state, totals exact") {
+  counters c{6, 27};
+  auto& w = c.w;
+  for (std::size_t i = 0; i < 5; ++i) {
+    REQUIRE_FALSE(w.start(i));
+  }
+  REQUIRE(settled(w));
+  constexpr int names = 300;
+  std::map<std::string, std::int64_t> sent;
+  auto send_round = [&](std::size_t from) {
+    for (int k = 0; k < names; ++k) {
+      REQUIRE_FALSE(
+        w.router(from).send(counter(k), add_atom::value, std::int64_t{1}));
+      ++sent[counter(k)];
+    }
+  };
+  for (std::size_t from = 0; from < 5; ++from) {
+    send_round(from);
+  }
+  w.run_for(100ms);
+  auto epoch_before = w.cluster_state(0)->gossip.state.current_ring().epoch();
+  // The sixth node joins while increments keep coming.
+  REQUIRE_FALSE(w.start(5));
+  int rounds = 0;
+  while (!(w.converged() && w.ring_settled()) && rounds < 400) {
+    send_round(static_cast<std::size_t>(rounds % 5));
+    w.run_for(20ms);
+    ++rounds;
+  }
+  REQUIRE(settled(w));
+  CHECK(w.cluster_state(0)->gossip.state.current_ring().epoch() > epoch_before);
+  send_round(5);
+  std::int64_t total = 0;
+  for (const auto& [name, n] : sent) {
+    total += n;
+  }
+  REQUIRE(w.run_until([&] { return c.b->applied == total; }, 30s));
+  for (const auto& [name, n] : sent) {
+    CAPTURE(name);
+    CHECK(c.get(name.size() % 6, name) == n);
+  }
+  // Some actors moved to the new node, carrying their counts.
+  auto moved = 0;
+  for (const auto& [name, where] : c.b->activations) {
+    if (where.back() == 5 && where.size() > 1) {
+      ++moved;
+    }
+  }
+  CHECK(moved > 0);
+  MESSAGE("rounds during the join: " << rounds << ", actors moved: " << moved);
+}
+
+TEST_CASE("a leaving node hands everything off before it exits") {
+  counters c{5, 28};
+  auto& w = c.w;
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  constexpr int names = 300;
+  for (int k = 0; k < names; ++k) {
+    REQUIRE_FALSE(
+      w.router(0).send(counter(k), add_atom::value, std::int64_t{3}));
+  }
+  REQUIRE(w.run_until([&] { return c.b->applied == 3 * names; }, 30s));
+  REQUIRE_FALSE(w.leave(4));
+  REQUIRE(w.run_until([&] { return w.sees(0, 4, "removed"); }, 30s));
+  w.stop(4);
+  REQUIRE(settled(w));
+  for (int k = 0; k < names; ++k) {
+    CHECK(c.get(1, counter(k)) == 3);
+  }
+}
+
+TEST_CASE("idle actors are passivated and come back with their state") {
+  troupe::runtime::cluster_config settings;
+  settings.passivate_after = 300ms;
+  counters c{2, 29, settings};
+  auto& w = c.w;
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  REQUIRE_FALSE(
+    w.router(0).send("counter/7", add_atom::value, std::int64_t{5}));
+  REQUIRE(w.run_until([&] { return c.b->applied == 5; }, 10s));
+  auto owner = *w.router(0).owner_of("counter/7") == w.node_id(0) ? 0 : 1;
+  REQUIRE(w.run_until(
+    [&] {
+      return w.counter(owner, "troupe_cluster_passivations_total") == 1
+             && w.activations().empty();
+    },
+    10s));
+  CHECK(c.get(1, "counter/7") == 5);
+  CHECK(c.b->activations["counter/7"].size() == 2);
+}
+
+TEST_SUITE_END();

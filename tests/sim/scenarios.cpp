@@ -1,0 +1,76 @@
+// The cluster's own scenarios for the simulated world.
+#include "tests/sim/scenarios.hpp"
+
+#include "tests/testkit/sim_ledger.hpp"
+
+#include <memory>
+
+namespace troupe::testkit::sim {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+world::options ledger_world() {
+  return {.nodes = 5, .kinds = [](std::size_t) {
+            return std::vector<cluster::actor_kind>{ledger_kind()};
+          }};
+}
+
+run_hooks ledger_hooks(bool lost_allowed) {
+  auto ledgers = std::make_shared<ledger_tracker>(16);
+  return {
+    .step =
+      [ledgers](world& w) {
+        for (int i = 0; i < 4; ++i) {
+          ledgers->append(w, 2s);
+        }
+      },
+    .at_end = [ledgers, lost_allowed](world& w) -> std::optional<std::string> {
+      if (auto msg = at_most_one_activation(w)) {
+        return msg;
+      }
+      auto msg = ledgers->verify(w, lost_allowed);
+      w.note("ledgers acknowledged=" + std::to_string(ledgers->acknowledged())
+             + " failed=" + std::to_string(ledgers->failed())
+             + " lost=" + std::to_string(ledgers->lost()));
+      return msg;
+    }};
+}
+
+} // namespace
+
+scenario cluster_faults_scenario() {
+  return {.name = "cluster_faults",
+          .world = ledger_world(),
+          .faults = {.faults = 6},
+          .hooks = [] { return ledger_hooks(true); }};
+}
+
+scenario no_crash_scenario() {
+  return {.name = "no_crash",
+          .world = ledger_world(),
+          .faults = {.faults = 6,
+                     .kinds = {fault_kind::freeze, fault_kind::partition,
+                               fault_kind::cut, fault_kind::reset,
+                               fault_kind::slow, fault_kind::drain}},
+          .hooks = [] { return ledger_hooks(false); }};
+}
+
+scenario membership_scenario() {
+  return {.name = "membership",
+          .world = {.nodes = 5},
+          .faults = {
+            .faults = 8,
+            .kinds = {fault_kind::crash, fault_kind::stop, fault_kind::freeze,
+                      fault_kind::partition, fault_kind::cut, fault_kind::reset,
+                      fault_kind::slow, fault_kind::leave, fault_kind::drain}}};
+}
+
+std::vector<std::pair<std::string, scenario (*)()>> all_scenarios() {
+  return {{"cluster_faults", &cluster_faults_scenario},
+          {"no_crash", &no_crash_scenario},
+          {"membership", &membership_scenario}};
+}
+
+} // namespace troupe::testkit::sim
