@@ -67,10 +67,10 @@ scenario membership_scenario() {
                       fault_kind::slow, fault_kind::leave, fault_kind::drain}}};
 }
 
-std::vector<std::pair<std::string, scenario (*)()>> all_scenarios() {
-  return {{"cluster_faults", &cluster_faults_scenario},
-          {"no_crash", &no_crash_scenario},
-          {"membership", &membership_scenario}};
+std::vector<named_scenario> all_scenarios() {
+  return {{"cluster_faults", &cluster_faults_scenario, true},
+          {"membership", &membership_scenario, true},
+          {"no_crash", &no_crash_scenario, false}};
 }
 
 } // namespace troupe::testkit::sim

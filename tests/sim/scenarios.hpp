@@ -25,7 +25,17 @@ scenario no_crash_scenario();
 /// included: the cluster converges on one ring of the running nodes.
 scenario membership_scenario();
 
+/// One of the cluster's scenarios, by name.
+struct named_scenario {
+  std::string name;
+  scenario (*make)();
+  /// Held for every seed so far: CI runs it (`sim-swarm --scenario ci`).
+  /// A scenario that still finds faults of the cluster is left out until
+  /// they are fixed; its failing seeds are kept in known_faults_test.cpp.
+  bool in_ci;
+};
+
 /// The scenarios by name.
-std::vector<std::pair<std::string, scenario (*)()>> all_scenarios();
+std::vector<named_scenario> all_scenarios();
 
 } // namespace troupe::testkit::sim

@@ -1,8 +1,11 @@
 // Runs many seeds of a scenario of the simulated world in parallel
 // processes and reports the failing seeds with the lines that replay them.
 //
-//   sim-swarm [--scenario NAME|all] [--seeds N] [--first S] [--jobs J]
+//   sim-swarm [--scenario NAME|ci|all] [--seeds N] [--first S] [--jobs J]
 //             [--shrink] [--quiet]
+//
+// `ci` is the scenarios that hold for every seed so far; each seed runs
+// every chosen scenario.
 //
 // Exit status: 0 every seed held, 1 some failed, 2 bad usage.
 #include "tests/sim/scenarios.hpp"
@@ -33,7 +36,7 @@ struct args {
 
 int usage(const std::string& why) {
   std::cerr << "sim-swarm: " << why
-            << "\nusage: sim-swarm [--scenario NAME|all] [--seeds N] "
+            << "\nusage: sim-swarm [--scenario NAME|ci|all] [--seeds N] "
                "[--first S] [--jobs J] [--shrink] [--quiet]\n";
   return 2;
 }
@@ -101,17 +104,19 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<std::pair<std::string, sim::scenario>> list;
-  for (const auto& [name, make] : sim::all_scenarios()) {
-    if (a.scenario == "all" || a.scenario == name) {
-      list.emplace_back(name, make());
+  for (const auto& sc : sim::all_scenarios()) {
+    if (a.scenario == "all" || a.scenario == sc.name
+        || (a.scenario == "ci" && sc.in_ci)) {
+      list.emplace_back(sc.name, sc.make());
     }
   }
   if (list.empty()) {
     std::string names;
-    for (const auto& [name, make] : sim::all_scenarios()) {
-      names += " " + name;
+    for (const auto& sc : sim::all_scenarios()) {
+      names += " " + sc.name;
     }
-    return usage("no scenario " + a.scenario + "; there are:" + names);
+    return usage("no scenario " + a.scenario + "; there are ci, all and"
+                 + names);
   }
   if (a.jobs == 0) {
     a.jobs = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
