@@ -16,10 +16,10 @@ TEST_CASE("a schedule prints as one line and parses back to itself") {
   auto text = std::string{"freeze(2)@1s+500ms;slow(0-1,200ms)@1s+5s;"
                           "cut(1>2)@1500ms+2s;crash(4)@2s+3s;reset(1-2)@3s;"
                           "partition(0,1|2,3,4)@5s+4s;leave(3)@6s;"
-                          "drain(2)@7s+2s;stop(0)@8s+1s"};
+                          "drain(2)@7s+2s;stop(0)@8s+1s;tear(1)@8s+1s"};
   auto s = sim::parse_schedule(text);
   REQUIRE(s);
-  CHECK(s->faults.size() == 9);
+  CHECK(s->faults.size() == 10);
   CHECK(sim::to_string(*s) == text);
   CHECK(s->end() == 9s);
   CHECK_FALSE(sim::validate(*s, 5));

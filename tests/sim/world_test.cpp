@@ -123,6 +123,24 @@ TEST_CASE("an orderly stop says goodbye and the node restarts from its data "
   CHECK(formed(w));
 }
 
+TEST_CASE("a node whose cluster state was torn by the crash sets it aside "
+          "and joins again as a fresh member") {
+  sim::world w{{.nodes = 3, .seed = sim::seed_from_env(8)}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(formed(w));
+  w.schedule(*sim::parse_schedule("tear(2)@1s+2s"));
+  w.run_for(5s);
+  CHECK(w.running(2));
+  REQUIRE(formed(w));
+  bool set_aside = false;
+  for (const auto& line : w.trace()) {
+    set_aside = set_aside
+                || (line.find("n3 error") != std::string::npos
+                    && line.find("event=state.corrupt") != std::string::npos);
+  }
+  CHECK(set_aside);
+}
+
 TEST_CASE("virtual actors answer by name through any node, and keep their "
           "state when the ring changes") {
   sim::world w{with_ledgers(4, sim::seed_from_env(7))};

@@ -106,11 +106,11 @@ parse_pair(std::string_view s, char sep) {
 
 const std::map<std::string_view, fault_kind>& kinds_by_name() {
   static const std::map<std::string_view, fault_kind> m{
-    {"crash", fault_kind::crash},   {"stop", fault_kind::stop},
-    {"freeze", fault_kind::freeze}, {"partition", fault_kind::partition},
-    {"cut", fault_kind::cut},       {"reset", fault_kind::reset},
-    {"slow", fault_kind::slow},     {"leave", fault_kind::leave},
-    {"drain", fault_kind::drain}};
+    {"crash", fault_kind::crash},         {"tear", fault_kind::tear},
+    {"stop", fault_kind::stop},           {"freeze", fault_kind::freeze},
+    {"partition", fault_kind::partition}, {"cut", fault_kind::cut},
+    {"reset", fault_kind::reset},         {"slow", fault_kind::slow},
+    {"leave", fault_kind::leave},         {"drain", fault_kind::drain}};
   return m;
 }
 
@@ -124,8 +124,8 @@ caf::expected<fault> parse_fault(std::string_view item) {
   auto name = trim(item.substr(0, open));
   auto k = kinds_by_name().find(name);
   if (k == kinds_by_name().end()) {
-    return bad(item, "a kind of fault: crash, stop, freeze, partition, cut, "
-                     "reset, slow, leave or drain");
+    return bad(item, "a kind of fault: crash, tear, stop, freeze, partition, "
+                     "cut, reset, slow, leave or drain");
   }
   fault f;
   f.kind = k->second;
@@ -150,6 +150,7 @@ caf::expected<fault> parse_fault(std::string_view item) {
   }
   switch (f.kind) {
     case fault_kind::crash:
+    case fault_kind::tear:
     case fault_kind::stop:
     case fault_kind::freeze:
     case fault_kind::leave:
@@ -209,6 +210,7 @@ caf::expected<fault> parse_fault(std::string_view item) {
 std::string format_args(const fault& f) {
   switch (f.kind) {
     case fault_kind::crash:
+    case fault_kind::tear:
     case fault_kind::stop:
     case fault_kind::freeze:
     case fault_kind::leave:
@@ -234,8 +236,9 @@ std::string format_args(const fault& f) {
 
 // Whether the kind takes a node away while it lasts.
 bool takes_node_down(fault_kind k) {
-  return k == fault_kind::crash || k == fault_kind::stop
-         || k == fault_kind::freeze || k == fault_kind::leave;
+  return k == fault_kind::crash || k == fault_kind::tear
+         || k == fault_kind::stop || k == fault_kind::freeze
+         || k == fault_kind::leave;
 }
 
 sim_time round_ms(sim_time t) {
@@ -392,6 +395,7 @@ fault_schedule random_schedule(std::mt19937_64& rng,
            ms(shape.max_length))};
     switch (f.kind) {
       case fault_kind::crash:
+      case fault_kind::tear:
       case fault_kind::stop:
       case fault_kind::freeze:
       case fault_kind::leave:

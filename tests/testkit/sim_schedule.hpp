@@ -16,6 +16,7 @@ namespace troupe::testkit::sim {
 
 enum class fault_kind {
   crash,     ///< kill -9 of `nodes[0]`; restarted from its data after `length`
+  tear,      ///< a crash that leaves `nodes[0]`'s cluster.state torn
   stop,      ///< an orderly stop of `nodes[0]`; restarted after `length`
   freeze,    ///< `nodes[0]` stops running (SIGSTOP) for `length`
   partition, ///< `groups` cannot reach each other for `length`

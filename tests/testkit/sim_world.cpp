@@ -558,6 +558,20 @@ void world::retire(std::size_t i, bool crashed) {
   tear_down(n);
 }
 
+// A disk that lied: the cluster state file keeps only its first half.
+void world::tear_state(std::size_t i) {
+  auto path = nodes_.at(i)->dir / cluster::state_file_name;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    record(fmt::format("tear n{}: no {}", i + 1, cluster::state_file_name));
+    return;
+  }
+  std::filesystem::resize_file(path, size / 2, ec);
+  record(fmt::format("tear n{}: {} cut from {} to {} bytes", i + 1,
+                     cluster::state_file_name, size, size / 2));
+}
+
 void world::crash(std::size_t i) {
   if (!nodes_.at(i)->up) {
     record(fmt::format("skip crash n{}: not running", i + 1));
@@ -792,6 +806,7 @@ void world::apply(const fault& f, bool begin) {
   };
   switch (f.kind) {
     case fault_kind::crash:
+    case fault_kind::tear:
     case fault_kind::stop:
       if (begin) {
         if (!running(a)) {
@@ -799,10 +814,13 @@ void world::apply(const fault& f, bool begin) {
             fmt::format("skip {} n{}: not running", to_string(f.kind), a + 1));
           return;
         }
-        if (f.kind == fault_kind::crash) {
-          crash(a);
-        } else {
+        if (f.kind == fault_kind::stop) {
           begin_stop(a);
+        } else {
+          crash(a);
+        }
+        if (f.kind == fault_kind::tear) {
+          tear_state(a);
         }
         ends();
       } else if (!running(a)) {

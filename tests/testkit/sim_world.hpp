@@ -269,6 +269,7 @@ private:
 
   caf::error boot(std::size_t i, const std::vector<std::size_t>& through);
   void restart(std::size_t i);
+  void tear_state(std::size_t i);
   void begin_stop(std::size_t i);
   bool progress_stops();
   void tear_down(node_slot& n);
