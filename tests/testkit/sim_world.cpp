@@ -468,8 +468,11 @@ caf::error world::boot(std::size_t i, const std::vector<std::size_t>& through) {
         *outcome = std::move(err);
         self->quit();
       };
+      // Loads and starts application k, then k + 1. The step holds itself
+      // weakly (the pending handlers hold it strongly): no cycle.
       auto next = std::make_shared<std::function<void(std::size_t)>>();
-      *next = [self, ctl, apps, outcome, fail, next](std::size_t k) {
+      std::weak_ptr<std::function<void(std::size_t)>> weak = next;
+      *next = [self, ctl, apps, outcome, fail, weak](std::size_t k) {
         if (k == apps.size()) {
           *outcome = caf::error{};
           self->quit();
@@ -479,7 +482,7 @@ caf::error world::boot(std::size_t i, const std::vector<std::size_t>& through) {
           ->request(ctl, caf::infinite, supervision::load_app_atom::value,
                     apps[k])
           .then(
-            [self, ctl, apps, k, fail, next] {
+            [self, ctl, apps, k, fail, next = weak.lock()] {
               self
                 ->request(ctl, caf::infinite,
                           supervision::ensure_apps_atom::value, apps[k].name)
