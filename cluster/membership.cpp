@@ -240,7 +240,9 @@ bool handed_off(const membership& state, const std::string& id) {
 
 // Claims the ring again when its owners are not the up members, once every
 // reachable owner has finished the last handoff (so that transfers never
-// overlap).
+// overlap), and only if the claim moves a partition: with more members
+// than partitions some members own none, and a claim that would change
+// nothing must not make a new epoch (each one is a round of handoffs).
 bool reclaim_ring(membership& state, const std::string& self,
                   const claim_options& opts) {
   std::vector<std::string> up;
@@ -260,7 +262,11 @@ bool reclaim_ring(membership& state, const std::string& self,
       return false;
     }
   }
-  return state.set_ring(claim(r, up, opts).next, self);
+  auto next = claim(r, up, opts);
+  if (!r.empty() && next.moved == 0) {
+    return false;
+  }
+  return state.set_ring(std::move(next.next), self);
 }
 
 } // namespace

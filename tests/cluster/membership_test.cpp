@@ -250,6 +250,57 @@ TEST_CASE("the leader moves members up when converged and downs the long "
   CHECK(tc::leader_actions(h, "a", {}, {{"c", 3600s}}).empty());
 }
 
+TEST_CASE("with more members than partitions the leader claims once and "
+          "then keeps its ring") {
+  tc::gossip_state g;
+  std::set<std::string> all;
+  for (int i = 0; i < 12; ++i) {
+    auto id = "n" + std::to_string(10 + i);
+    g.state.add(make_member(id, static_cast<std::uint16_t>(4000 + i), 1,
+                            member_status::up),
+                id);
+    all.insert(id);
+  }
+  tc::leader_policy policy{.claim = {.ring_size = 8, .target_n = 3}};
+  auto leader = *g.state.leader();
+  // Every member announces that it has handed off, as it would once its
+  // transfers are done; then the leader may claim again.
+  auto settle = [&g, &all, &leader, &policy] {
+    for (const auto& id : all) {
+      auto* m = g.state.find(id);
+      tc::service_announcement a = m->announcement;
+      a.handoff_epoch = g.state.current_ring().epoch();
+      g.state.announce(id, a);
+    }
+    g.seen = all;
+    tc::leader_actions(g, leader, policy, {});
+  };
+  g.seen = all;
+  tc::leader_actions(g, leader, policy, {});
+  REQUIRE(g.state.current_ring().epoch() == 1);
+  CHECK(g.state.current_ring().members().size() == 8);
+  for (int round = 0; round < 5; ++round) {
+    settle();
+  }
+  CHECK(g.state.current_ring().epoch() == 1);
+  // A member that leaves the owners' set (is removed) is replaced by one
+  // that owned nothing: one claim, then quiet again.
+  auto owner = g.state.current_ring().members().back();
+  REQUIRE(owner != leader);
+  g.state.transition(owner, member_status::down, leader);
+  g.state.transition(owner, member_status::removed, leader);
+  all.erase(owner);
+  settle();
+  CHECK(g.state.current_ring().epoch() == 2);
+  auto owners = g.state.current_ring().members();
+  CHECK(std::find(owners.begin(), owners.end(), owner) == owners.end());
+  CHECK(owners.size() == 8);
+  for (int round = 0; round < 5; ++round) {
+    settle();
+  }
+  CHECK(g.state.current_ring().epoch() == 2);
+}
+
 TEST_CASE("a leaving member goes to exiting, then removed, once converged") {
   tc::gossip_state g;
   g.state.add(make_member("a", 4000, 1, member_status::up), "a");

@@ -191,6 +191,20 @@ TEST_CASE("a partition {0,1} | {2,3,4} long enough for downs heals into one "
   CHECK(settled(w, 120s));
 }
 
+TEST_CASE("with more nodes than partitions the ring settles and stays") {
+  // Found by the simulated world: the leader claimed a new ring every few
+  // seconds, for ever, when some members could own no partition.
+  sim::world w{
+    {.nodes = 10, .seed = sim::seed_from_env(30), .cluster = {.ring_size = 8}}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  auto epoch = w.cluster_state(0)->gossip.state.current_ring().epoch();
+  w.run_for(2min);
+  CHECK(w.converged());
+  CHECK(w.cluster_state(0)->gossip.state.current_ring().epoch() == epoch);
+  CHECK(w.cluster_state(0)->gossip.state.current_ring().members().size() == 8);
+}
+
 TEST_CASE("a member that leaves is removed everywhere") {
   sim::world w{{.nodes = 3, .seed = sim::seed_from_env(25)}};
   REQUIRE_FALSE(w.start_all());

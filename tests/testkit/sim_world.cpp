@@ -1186,7 +1186,17 @@ bool world::ring_settled() const {
       return false;
     }
     const auto& r = st->gossip.state.current_ring();
-    if (r.members() != ids || (epoch && *epoch != r.epoch())) {
+    if (epoch && *epoch != r.epoch()) {
+      return false;
+    }
+    // Every running node owns partitions, or (more nodes than partitions)
+    // every partition has an owner of its own among them.
+    auto owners = r.members();
+    bool all_own = owners == ids;
+    bool all_used = ids.size() > r.size() && owners.size() == r.size()
+                    && std::includes(ids.begin(), ids.end(), owners.begin(),
+                                     owners.end());
+    if (!all_own && !all_used) {
       return false;
     }
     epoch = r.epoch();

@@ -193,7 +193,8 @@ public:
   /// agree on one version that all have seen.
   bool converged() const;
   /// Every running node has the same ring, owned by exactly the running
-  /// nodes, with every handoff for it finished.
+  /// nodes (by as many of them as there are partitions, when there are
+  /// more nodes), with every handoff for it finished.
   bool ring_settled() const;
   /// The running activations of virtual actors: name → the nodes that run
   /// one.
