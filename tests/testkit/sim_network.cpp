@@ -292,7 +292,9 @@ std::optional<network::node_index> network::owner_of(end_id end) const {
 
 std::optional<network::event> network::pop_due(sim_time now) {
   while (!queue_.empty() && queue_.top().at <= now) {
-    auto in = queue_.top();
+    // The top is moved out (it is popped at once): its bytes are not
+    // copied.
+    auto in = std::move(const_cast<internal&>(queue_.top()));
     queue_.pop();
     if (in.expire) {
       auto i = conns_.find(in.conn);

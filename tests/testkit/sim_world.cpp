@@ -917,9 +917,12 @@ void world::run_due_faults() {
 // -- running ------------------------------------------------------------------
 
 bool world::run_one_job() {
+  // The nodes with ready messages, and how many each has.
+  runnable_.clear();
   std::size_t total = 0;
-  for (const auto& n : nodes_) {
-    if (n->up && !n->frozen) {
+  for (auto& n : nodes_) {
+    if (n->up && !n->frozen && !n->sched->jobs.empty()) {
+      runnable_.push_back(n.get());
       total += n->sched->jobs.size();
     }
   }
@@ -928,10 +931,7 @@ bool world::run_one_job() {
   }
   auto pick = std::uniform_int_distribution<std::size_t>{0,
                                                          total - 1}(sched_rng_);
-  for (auto& n : nodes_) {
-    if (!n->up || n->frozen) {
-      continue;
-    }
+  for (auto* n : runnable_) {
     auto& jobs = n->sched->jobs;
     if (pick >= jobs.size()) {
       pick -= jobs.size();

@@ -294,6 +294,7 @@ private:
   sim_time now_{0};
   std::unique_ptr<network> net_;
   std::vector<std::unique_ptr<node_slot>> nodes_;
+  std::vector<node_slot*> runnable_; // scratch of run_one_job
   std::mt19937_64 sched_rng_;
   std::mt19937_64 test_rng_;
   std::unique_ptr<hasher> hash_;
