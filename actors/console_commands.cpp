@@ -84,10 +84,30 @@ console_reply log_command(runtime::log_context& logs,
 }
 
 nlohmann::json to_json(const runtime::crash_report& r) {
-  return {{"time", r.time},           {"node", r.node},
-          {"actor_id", r.actor_id},   {"name", r.name},
-          {"behaviour", r.behaviour}, {"last_message", r.last_message},
-          {"status", r.status},       {"reason", r.reason}};
+  nlohmann::json j{{"time", r.time},
+                   {"node", r.node},
+                   {"actor_id", r.actor_id},
+                   {"name", r.name},
+                   {"behaviour", r.behaviour},
+                   {"last_message", r.last_message},
+                   {"status", r.status},
+                   {"reason", r.reason},
+                   {"kind", r.kind}};
+  if (r.kind != "crash") {
+    j["context"] = r.context;
+    j["offender"] = r.offender;
+    j["offender_actor"] = r.offender_actor;
+  }
+  return j;
+}
+
+// What a report is about, as a list line shows it: the behaviour of a
+// crash, OTP's context and the child for a supervisor report.
+std::string what_of(const runtime::crash_report& r) {
+  if (r.kind == "supervisor") {
+    return fmt::format("supervisor {} child={}", r.context, r.offender);
+  }
+  return r.behaviour;
 }
 
 console_reply reports_command(const runtime::crash_log* crashes,
@@ -111,6 +131,15 @@ console_reply reports_command(const runtime::crash_log* crashes,
                         runtime::describe(i.error()), reports.size()));
     }
     const auto& r = reports[*i - 1];
+    if (r.kind == "supervisor") {
+      auto text = fmt::format(
+        "report {} (supervisor report)\n  time:         {}\n  node:         "
+        "{}\n  supervisor:   {} (actor id {})\n  context:      {}\n  "
+        "child:        {}\n  reason:       {}",
+        *i, r.time, r.node, r.name.empty() ? "-" : r.name, r.actor_id,
+        r.context, r.offender, r.reason);
+      return console_reply::success(std::move(text), to_json(r));
+    }
     auto text = fmt::format(
       "report {}\n  time:         {}\n  node:         {}\n  actor id:     "
       "{}\n  name:         {}\n  behaviour:    {}\n  reason:       {}\n  "
@@ -142,7 +171,7 @@ console_reply reports_command(const runtime::crash_log* crashes,
   for (size_t i = first; i < reports.size(); ++i) {
     const auto& r = reports[i];
     text += fmt::format("\n{:>4}  {}  {:<12} {:<20} {}", i + 1, r.time,
-                        r.behaviour, r.name.empty() ? "-" : r.name, r.reason);
+                        what_of(r), r.name.empty() ? "-" : r.name, r.reason);
     auto j = to_json(r);
     j["number"] = i + 1;
     list.push_back(std::move(j));

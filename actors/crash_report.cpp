@@ -82,9 +82,4 @@ caf::error exception_to_error(const std::exception_ptr& eptr) {
   }
 }
 
-bool is_abnormal(const caf::error& reason) {
-  return reason && reason != caf::exit_reason::user_shutdown
-         && reason != caf::exit_reason::normal;
-}
-
 } // namespace troupe::actors

@@ -1,6 +1,8 @@
 // Crash reports of behaviours: to the node's log and its crash-report log.
 #pragma once
 
+#include "actors/exit_reason.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -39,9 +41,5 @@ std::string current_message_text(caf::local_actor* self);
 /// Turns an exception into an `errc::exception_thrown` error carrying its
 /// `what()`.
 caf::error exception_to_error(const std::exception_ptr& eptr);
-
-/// Whether OTP would report `reason` as a crash: anything but normal and
-/// shutdown.
-bool is_abnormal(const caf::error& reason);
 
 } // namespace troupe::actors

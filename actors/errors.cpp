@@ -23,6 +23,8 @@ std::string to_string(errc code) {
       return "stop_timeout";
     case errc::bad_console_input:
       return "bad_console_input";
+    case errc::shutdown:
+      return "shutdown";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

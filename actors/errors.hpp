@@ -28,6 +28,9 @@ enum class errc : std::uint8_t {
   stop_timeout,
   /// A console command or line is malformed (bad name, unterminated quote).
   bad_console_input,
+  /// OTP's `{shutdown, Term}`: an orderly stop with a detail (the context);
+  /// see `shutdown_with`.
+  shutdown,
 };
 
 /// Returns the enumerator's name, e.g. `name_taken`.

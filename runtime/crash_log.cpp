@@ -43,7 +43,13 @@ std::string to_json_line(const crash_report& r) {
     {"actor_id", r.actor_id},   {"name", r.name},
     {"behaviour", r.behaviour}, {"last_message", r.last_message},
     {"status", r.status},       {"reason", r.reason},
+    {"kind", r.kind},
   };
+  if (r.kind != "crash") {
+    j["context"] = r.context;
+    j["offender"] = r.offender;
+    j["offender_actor"] = r.offender_actor;
+  }
   // Replace invalid UTF-8 rather than throwing: reports quote user data.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -80,6 +86,14 @@ caf::expected<crash_report> parse_crash_report(const std::string& line) {
   r.last_message = *last;
   r.status = *status;
   r.reason = *reason;
+  // Written by older builds without these: a crash.
+  r.kind = text("kind").value_or("crash");
+  r.context = text("context").value_or("");
+  r.offender = text("offender").value_or("");
+  if (auto i = j.find("offender_actor");
+      i != j.end() && i->is_number_unsigned()) {
+    r.offender_actor = i->get<std::uint64_t>();
+  }
   return r;
 }
 

@@ -14,7 +14,8 @@
 
 namespace troupe::runtime {
 
-/// What is known about one crash.
+/// What is known about one crash, or one supervisor report (OTP's
+/// crash reports and supervisor reports share the log).
 struct crash_report {
   std::string time;         ///< wall-clock time, ISO 8601 (for humans only)
   std::string node;         ///< node name
@@ -24,6 +25,16 @@ struct crash_report {
   std::string last_message; ///< the message being handled, rendered
   std::string status;       ///< the behaviour's `format_status` output
   std::string reason;       ///< exit reason, rendered
+  /// `crash` (an actor crashed) or `supervisor` (a supervisor reports
+  /// about a child, as OTP's supervisor reports).
+  std::string kind = "crash";
+  /// For a supervisor report, OTP's error context: `child_terminated`,
+  /// `start_error`, `shutdown_error` or `shutdown`.
+  std::string context{};
+  /// For a supervisor report, the child it is about (its id).
+  std::string offender{};
+  /// For a supervisor report, the child's actor id (0 if not running).
+  std::uint64_t offender_actor = 0;
 
   friend bool operator==(const crash_report&, const crash_report&) = default;
 };

@@ -38,7 +38,8 @@ std::string render_error(std::string_view category, std::string code_name,
 
 std::string describe(const caf::error& err) {
   const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+  // A text first says what went wrong; what follows it is for code.
+  if (!ctx.empty() && ctx.match_element<std::string>(0)) {
     return ctx.get_as<std::string>(0);
   }
   if (err.category() == caf::atom("runtime")) {

@@ -114,8 +114,9 @@ bool stops_node(app_restart_type type, const caf::error& reason) {
     case app_restart_type::permanent:
       return true;
     case app_restart_type::transient:
-      // A top supervisor that shut itself down because its significant
-      // children finished exits normally: its work is done.
+      // Anything but normal, as OTP's: a top supervisor that gives up, or
+      // that shut itself down because its significant children finished,
+      // exits with shutdown, and that stops the node too.
       return static_cast<bool>(reason);
     case app_restart_type::temporary:
       return false;

@@ -4,9 +4,11 @@
 #include "runtime/system_config.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/error.hpp>
+#include <caf/fwd.hpp>
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 
@@ -18,10 +20,11 @@ enum class errc : std::uint8_t {
   invalid_child_spec = 1,
   /// The supervisor flags are invalid; the context names the field.
   invalid_flags,
-  /// A child failed to start; the context names it and the cause.
+  /// A child failed to start; the context holds its id and the cause (see
+  /// `start_failure_child` and `start_failure_cause`).
   child_start_failed,
-  /// More restarts than the intensity allows within the period: the
-  /// supervisor stopped its children and exited with this reason.
+  /// Not an exit reason: a supervisor that reaches its restart intensity
+  /// exits with `shutdown`, as OTP's (its report says why).
   restart_intensity_reached,
   /// No child has this id.
   no_such_child,
@@ -31,7 +34,8 @@ enum class errc : std::uint8_t {
   child_running,
   /// The operation does not apply to this supervisor's strategy.
   wrong_strategy,
-  /// A significant child's exit shut the supervisor down (auto_shutdown).
+  /// Not an exit reason: a supervisor shut down by significant children
+  /// (auto_shutdown) exits with `shutdown`, as OTP's.
   auto_shutdown,
   /// An application spec is invalid; the context names it and the field.
   invalid_application,
@@ -50,7 +54,28 @@ enum class errc : std::uint8_t {
   /// An application whose exit stops the node exited; the context names it
   /// and its reason. The node stops with this reason.
   application_terminated,
+  /// `start_child` with the id of a running child (OTP's
+  /// `{already_started, Child}`); the context holds the child's handle.
+  already_started,
+  /// The child is being restarted (a restart failed and is tried again).
+  child_restarting,
 };
+
+/// A `child_start_failed` error naming child `id` and the cause (rendered
+/// by `sys` into its text).
+caf::error start_failure(const caf::actor_system& sys, const std::string& id,
+                         caf::error cause);
+
+/// The id of the child in a `child_start_failed` error (empty otherwise).
+std::string start_failure_child(const caf::error& err);
+
+/// The cause in a `child_start_failed` error.
+std::optional<caf::error> start_failure_cause(const caf::error& err);
+
+/// A reason as OTP shows it (see `actors::otp_reason`); a start failure as
+/// `{shutdown,{failed_to_start_child,Id,Cause}}`, what a supervisor that
+/// could not start its children exits with.
+std::string otp_reason(const caf::actor_system& sys, const caf::error& reason);
 
 std::string to_string(errc code);
 

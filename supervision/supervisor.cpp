@@ -6,6 +6,7 @@
 #include "actors/serial_tasks.hpp"
 #include "runtime/system_config.hpp"
 #include "supervision/atoms.hpp"
+#include "supervision/report.hpp"
 #include "supervision/restart_window.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -28,6 +29,9 @@ struct child {
   child_spec spec;
   caf::message args;
   caf::actor handle;
+  /// A restart of this child failed and is tried again (OTP's
+  /// `{restarting, OldPid}`).
+  bool restarting = false;
   std::uint32_t restarts = 0;
   std::uint32_t consecutive = 0; // restarts since it last ran a while
   clock_type::time_point started{};
@@ -36,6 +40,15 @@ struct child {
 using child_ptr = std::shared_ptr<child>;
 using done_fn = std::function<void()>;
 using result_fn = std::function<void(caf::error)>;
+// Called with the exit reason of a child being shut down.
+using exit_fn = std::function<void(const caf::error&)>;
+
+// What starting one child gave: a handle, nothing (`ignore`), or an error.
+struct start_outcome {
+  caf::error error{};
+  bool ignored = false;
+};
+using start_fn_k = std::function<void(start_outcome)>;
 
 // One supervisor's state; every change to its children runs as a task, one
 // at a time, so that restarts, shutdowns and API calls never interleave.
@@ -49,6 +62,10 @@ public:
   caf::behavior make_behavior();
 
 private:
+  bool simple() const {
+    return flags_.strategy == strategy::simple_one_for_one;
+  }
+
   // -- tasks ----------------------------------------------------------------
 
   void enqueue(actors::serial_tasks::task_fn task) {
@@ -56,10 +73,16 @@ private:
   }
 
   // Runs `f(child, promise, done)` as a task if `id` names a child;
-  // otherwise answers `no_such_child`.
+  // otherwise answers `no_such_child`. A simple_one_for_one supervisor's
+  // children have no ids: `wrong_strategy`, as OTP's.
   template <class F>
   caf::response_promise with_child(const std::string& id, F f) {
     auto rp = self_->make_response_promise();
+    if (simple()) {
+      rp.deliver(caf::make_error(errc::wrong_strategy,
+                                 "simple_one_for_one children have no ids"));
+      return rp;
+    }
     auto self = shared_from_this();
     enqueue([self, rp, id, f](done_fn k) mutable {
       auto c = self->find(id);
@@ -73,19 +96,48 @@ private:
     return rp;
   }
 
+  // -- reports ----------------------------------------------------------------
+
+  std::string show(const caf::error& reason) const {
+    return otp_reason(self_->system(), reason);
+  }
+
+  void report(report_context context, const child& c, const caf::error& reason,
+              std::uint64_t actor = 0) {
+    report(context, c, show(reason), actor);
+  }
+
+  // `actor`: the child's actor id when it is no longer in its record.
+  void report(report_context context, const child& c, std::string reason,
+              std::uint64_t actor = 0) {
+    supervision::report(self_, opts_.name,
+                        {.context = context,
+                         .offender = c.spec.id,
+                         .offender_actor = actor != 0 ? actor
+                                           : c.handle ? c.handle.id()
+                                                      : 0,
+                         .reason = std::move(reason)});
+  }
+
   // -- starting and stopping one child
   // ------------------------------------------
 
-  void start_one(const child_ptr& c, result_fn k) {
+  void start_one(const child_ptr& c, start_fn_k k) {
     auto spawned = c->spec.start(self_->system(), caf::actor{self_}, c->args);
     if (!spawned) {
-      k(start_error(*c, spawned.error()));
+      k({.error = std::move(spawned.error())});
+      return;
+    }
+    if (!*spawned) {
+      k({.error = {},
+         .ignored = true}); // the start function chose not to start one
       return;
     }
     // Monitored, not linked: in CAF a linked child killed with `kill` would
     // take its supervisor down with it, trapping or not.
     self_->monitor(*spawned);
     c->handle = *spawned;
+    c->restarting = false;
     c->started = self_->clock().now();
     if (!c->spec.init_handshake) {
       k({});
@@ -97,6 +149,8 @@ private:
         [self, c, k](caf::atom_value outcome) {
           if (outcome == actors::ignored_atom::value) {
             self->forget_handle(*c);
+            k({.error = {}, .ignored = true});
+            return;
           }
           k({});
         },
@@ -105,14 +159,8 @@ private:
             caf::anon_send_exit(c->handle, caf::exit_reason::kill);
             self->forget_handle(*c);
           }
-          k(self->start_error(*c, err));
+          k({.error = std::move(err)});
         });
-  }
-
-  caf::error start_error(const child& c, const caf::error& cause) {
-    return caf::make_error(errc::child_start_failed,
-                           fmt::format("child {:?}: {}", c.spec.id,
-                                       self_->system().render(cause)));
   }
 
   void forget_handle(child& c) {
@@ -122,16 +170,17 @@ private:
     }
   }
 
-  void terminate_one(const child_ptr& c, done_fn k) {
+  // Stops one child as its shutdown spec says, then calls `k` with its
+  // exit reason (nothing to stop: `k` with no reason).
+  void stop_one(const child_ptr& c, exit_fn k) {
     if (!c->handle) {
-      k();
+      k(caf::error{});
       return;
     }
     auto target = c->handle;
-    auto addr = target.address();
-    awaiting_exit_[addr] = [c, k] {
+    awaiting_exit_[target.address()] = [c, k](const caf::error& reason) {
       c->handle = nullptr;
-      k();
+      k(reason);
     };
     auto sd = c->spec.effective_shutdown();
     switch (sd.how) {
@@ -148,6 +197,35 @@ private:
     }
   }
 
+  // OTP's do_terminate: stops the child and reports it when it exits with
+  // another reason than the one asked for (`killed` after `brutal_kill`,
+  // `shutdown` otherwise), but for a non-permanent child exiting normally.
+  void terminate_one(const child_ptr& c, done_fn k) {
+    if (!c->handle) {
+      k();
+      return;
+    }
+    auto self = shared_from_this();
+    auto handle = c->handle;
+    stop_one(c, [self, c, handle, k](const caf::error& reason) {
+      if (!self->expected_shutdown(*c, reason)) {
+        self->report(report_context::shutdown_error, *c, reason, handle.id());
+      }
+      k();
+    });
+  }
+
+  bool expected_shutdown(const child& c, const caf::error& reason) const {
+    bool brutal = c.spec.effective_shutdown().how
+                  == shutdown_spec::kind::brutal_kill;
+    if (reason
+        == (brutal ? caf::error{caf::exit_reason::kill}
+                   : caf::error{caf::exit_reason::user_shutdown})) {
+      return true;
+    }
+    return !reason && c.spec.restart != restart_type::permanent;
+  }
+
   // Stops `list` one after the other, last first.
   void terminate_reverse(std::vector<child_ptr> list, done_fn k) {
     if (list.empty()) {
@@ -162,7 +240,63 @@ private:
     });
   }
 
-  // Starts `list` in order; the first failure stops there.
+  // A simple_one_for_one supervisor stops its children all at once and
+  // reports once for each reason it did not ask for, with how many.
+  void terminate_all_at_once(done_fn k) {
+    std::vector<child_ptr> running;
+    for (const auto& c : children_) {
+      if (c->handle) {
+        running.push_back(c);
+      }
+    }
+    if (running.empty()) {
+      k();
+      return;
+    }
+    struct tally {
+      std::size_t left;
+      std::vector<std::pair<caf::error, std::size_t>> unexpected;
+    };
+    auto t = std::make_shared<tally>(tally{running.size(), {}});
+    auto self = shared_from_this();
+    for (const auto& c : running) {
+      stop_one(c, [self, c, t, k](const caf::error& reason) {
+        if (!self->expected_shutdown(*c, reason)) {
+          auto i = std::find_if(t->unexpected.begin(), t->unexpected.end(),
+                                [&reason](const auto& e) {
+                                  return e.first == reason;
+                                });
+          if (i == t->unexpected.end()) {
+            t->unexpected.emplace_back(reason, 1);
+          } else {
+            ++i->second;
+          }
+        }
+        if (--t->left == 0) {
+          const auto& tmpl = self->specs_.front();
+          for (const auto& [why, n] : t->unexpected) {
+            child many;
+            many.spec = tmpl;
+            many.spec.id = fmt::format("{}*{}", tmpl.id, n);
+            self->report(report_context::shutdown_error, many, why);
+          }
+          k();
+        }
+      });
+    }
+  }
+
+  void terminate_children(done_fn k) {
+    if (simple()) {
+      terminate_all_at_once(std::move(k));
+    } else {
+      terminate_reverse(children_, std::move(k));
+    }
+  }
+
+  // Starts `list` in order; the first failure stops there (its error in
+  // OTP's form, the failing child reported). A temporary child that
+  // ignores its start is forgotten; others stay, not running.
   void start_in_order(std::vector<child_ptr> list, size_t i, result_fn k) {
     if (i == list.size()) {
       k({});
@@ -170,45 +304,64 @@ private:
     }
     auto c = list[i];
     auto self = shared_from_this();
-    start_one(c, [self, list = std::move(list), i, k](caf::error err) mutable {
-      if (err) {
-        k(std::move(err));
+    start_one(c, [self, list = std::move(list), i, c,
+                  k](start_outcome out) mutable {
+      if (out.error) {
+        self->report(report_context::start_error, *c,
+                     otp_reason(self->self_->system(), out.error));
+        k(start_failure(self->self_->system(), c->spec.id,
+                        std::move(out.error)));
         return;
+      }
+      if (out.ignored && c->spec.restart == restart_type::temporary) {
+        self->erase(c);
       }
       self->start_in_order(std::move(list), i + 1, std::move(k));
     });
   }
 
-  // -- restarts ---------------------------------------------------------------
+  // -- exits and restarts -----------------------------------------------------
 
-  bool wants_restart(const child& c, const caf::error& reason) const {
-    switch (c.spec.restart) {
-      case restart_type::permanent:
-        return true;
-      case restart_type::transient:
-        return actors::is_abnormal(reason);
-      case restart_type::temporary:
-        return false;
+  // OTP's del_child: a temporary child (and every child of a
+  // simple_one_for_one supervisor) is forgotten, the others stay, not
+  // running.
+  void del_child(const child_ptr& c) {
+    c->handle = nullptr;
+    if (c->spec.restart == restart_type::temporary || simple()) {
+      erase(c);
     }
-    return false;
   }
 
-  void on_child_exit(const child_ptr& c, const caf::error& reason, done_fn k) {
+  // OTP's do_restart: what the exit of child `c` (actor id `who`) leads
+  // to.
+  void on_child_exit(const child_ptr& c, const caf::error& reason,
+                     std::uint64_t who, done_fn k) {
     c->handle = nullptr;
-    if (!wants_restart(*c, reason)) {
-      if (c->spec.restart == restart_type::temporary
-          || flags_.strategy == strategy::simple_one_for_one) {
-        erase(c);
-      }
-      if (c->spec.significant && significant_shutdown_due(*c)) {
-        log()->info("event=sup.auto_shutdown child={}", c->spec.id);
-        shutdown_and_quit(caf::error{}, std::move(k));
+    switch (c->spec.restart) {
+      case restart_type::permanent:
+        report(report_context::child_terminated, *c, reason, who);
+        restart(c, std::move(k));
         return;
-      }
-      k();
+      case restart_type::transient:
+        if (actors::is_abnormal(reason)) {
+          report(report_context::child_terminated, *c, reason, who);
+          restart(c, std::move(k));
+          return;
+        }
+        break;
+      case restart_type::temporary:
+        if (actors::is_abnormal(reason)) {
+          report(report_context::child_terminated, *c, reason, who);
+        }
+        break;
+    }
+    del_child(c);
+    if (c->spec.significant && significant_shutdown_due(*c)) {
+      log()->info("event=sup.auto_shutdown child={}", c->spec.id);
+      shutdown_and_quit(caf::exit_reason::user_shutdown, std::move(k));
       return;
     }
-    restart(c, std::move(k));
+    k();
   }
 
   bool significant_shutdown_due(const child& exited) const {
@@ -226,14 +379,16 @@ private:
     return false;
   }
 
+  // OTP's restart: one more restart within the period, else give up (a
+  // report, and the supervisor exits with `shutdown`).
   void restart(const child_ptr& failed, done_fn k) {
     if (!window_.add(self_->clock().now())) {
       log()->error("event=sup.give_up child={} intensity={} period_ms={}",
                    failed->spec.id, flags_.intensity, flags_.period.count());
-      shutdown_and_quit(
-        caf::make_error(errc::restart_intensity_reached,
-                        fmt::format("child {:?}", failed->spec.id)),
-        std::move(k));
+      report(report_context::shutdown, *failed,
+             std::string{"reached_max_restart_intensity"});
+      del_child(failed);
+      shutdown_and_quit(caf::exit_reason::user_shutdown, std::move(k));
       return;
     }
     failed->restarts += 1;
@@ -258,21 +413,35 @@ private:
     auto self = shared_from_this();
     terminate_reverse(affected, [self, affected, failed, k]() mutable {
       self->after_backoff(failed, [self, affected, failed, k]() mutable {
-        self->start_in_order(
-          affected, 0, [self, failed, k](caf::error err) mutable {
-            if (err) {
-              // A failed restart counts as another
-              // restart, as in OTP.
-              self->log()->error("event=sup.restart_failed child={} "
-                                 "reason=\"{}\"",
-                                 failed->spec.id,
-                                 self->self_->system().render(err));
-              self->restart(failed, std::move(k));
-              return;
-            }
-            k();
-          });
+        self->restart_in_order(affected, 0, failed, std::move(k));
       });
+    });
+  }
+
+  // Starts the children a restart stopped, in order. One that fails to
+  // start is reported and marked restarting, and the restart is tried
+  // again (counting as another restart, as OTP's `try_again`).
+  void restart_in_order(std::vector<child_ptr> list, size_t i, child_ptr failed,
+                        done_fn k) {
+    if (i == list.size()) {
+      k();
+      return;
+    }
+    auto c = list[i];
+    auto self = shared_from_this();
+    start_one(c, [self, list = std::move(list), i, c, failed,
+                  k](start_outcome out) mutable {
+      if (out.error) {
+        self->report(report_context::start_error, *c, out.error);
+        c->restarting = true;
+        self->restart(c, std::move(k));
+        return;
+      }
+      if (out.ignored && self->simple()) {
+        self->erase(c);
+      }
+      self->restart_in_order(std::move(list), i + 1, std::move(failed),
+                             std::move(k));
     });
   }
 
@@ -297,7 +466,7 @@ private:
 
   void shutdown_and_quit(caf::error reason, done_fn k) {
     auto self = shared_from_this();
-    terminate_reverse(children_, [self, reason, k]() mutable {
+    terminate_children([self, reason, k]() mutable {
       self->tasks_.halt();
       self->self_->quit(reason);
       k();
@@ -362,26 +531,27 @@ private:
             .restart = c.spec.restart,
             .restarts = c.restarts,
             .running = static_cast<bool>(c.handle),
-            .uptime = up};
+            .uptime = up,
+            .restarting = c.restarting};
   }
 
   // -- message handlers -------------------------------------------------------
 
   // True if `who` was being shut down; its continuation then runs.
-  bool resolve_shutdown(const caf::actor_addr& who) {
+  bool resolve_shutdown(const caf::actor_addr& who, const caf::error& reason) {
     auto i = awaiting_exit_.find(who);
     if (i == awaiting_exit_.end()) {
       return false;
     }
     auto k = std::move(i->second);
     awaiting_exit_.erase(i);
-    k();
+    k(reason);
     return true;
   }
 
   // Children and the parent are monitored; their exits arrive here.
   void on_down(caf::down_msg& dm) {
-    if (resolve_shutdown(dm.source)) {
+    if (resolve_shutdown(dm.source, dm.reason)) {
       return;
     }
     if (dm.source == parent_) {
@@ -397,7 +567,7 @@ private:
     }
     if (actors::is_abnormal(dm.reason)) {
       log()->warn("event=actor.exit child={} reason=\"{}\"", c->spec.id,
-                  self_->system().render(dm.reason));
+                  show(dm.reason));
     }
     auto addr = dm.source;
     auto reason = dm.reason;
@@ -406,9 +576,14 @@ private:
       if (!c->handle || c->handle.address() != addr) {
         c->handle = nullptr;
       }
-      self->on_child_exit(c, reason, std::move(k));
+      self->on_child_exit(c, reason, addr.id(), std::move(k));
     });
   }
+
+  caf::response_promise start_child(child_spec spec);
+  void on_terminated(const caf::error& reason);
+  caf::response_promise start_simple_child(caf::message args);
+  caf::response_promise terminate_by_handle(const caf::actor& who);
 
   caf::event_based_actor* self_;
   supervisor_flags flags_;
@@ -418,7 +593,7 @@ private:
   caf::actor_addr parent_;
   std::vector<child_ptr> children_;
   actors::serial_tasks tasks_;
-  std::map<caf::actor_addr, done_fn> awaiting_exit_;
+  std::map<caf::actor_addr, exit_fn> awaiting_exit_;
   std::map<std::uint64_t, done_fn> backoff_waiting_;
   std::uint64_t backoff_seq_ = 0;
   std::uint64_t simple_seq_ = 0;
@@ -434,8 +609,130 @@ private:
   }
 };
 
+// OTP's start_child: a new child, `already_started` (with its handle) for
+// the id of a running child, `already_present` for one not running.
+caf::response_promise supervisor_state::start_child(child_spec spec) {
+  auto rp = self_->make_response_promise();
+  if (simple()) {
+    rp.deliver(caf::make_error(errc::wrong_strategy,
+                               "start a simple_one_for_one child with "
+                               "arguments"));
+    return rp;
+  }
+  if (auto err = validate(flags_, {spec})) {
+    rp.deliver(err);
+    return rp;
+  }
+  auto self = shared_from_this();
+  enqueue([self, rp, spec](done_fn k) mutable {
+    if (auto old = self->find(spec.id)) {
+      if (old->handle) {
+        rp.deliver(
+          caf::make_error(errc::already_started, spec.id, old->handle));
+      } else {
+        rp.deliver(caf::make_error(errc::already_present, spec.id));
+      }
+      k();
+      return;
+    }
+    auto c = std::make_shared<child>();
+    c->spec = spec;
+    self->start_one(c, [self, rp, c, k](start_outcome out) mutable {
+      if (out.error) {
+        rp.deliver(start_failure(self->self_->system(), c->spec.id,
+                                 std::move(out.error)));
+      } else {
+        if (!out.ignored || c->spec.restart != restart_type::temporary) {
+          self->children_.push_back(c);
+        }
+        rp.deliver(c->handle);
+      }
+      k();
+    });
+  });
+  return rp;
+}
+
+caf::response_promise supervisor_state::start_simple_child(caf::message args) {
+  auto rp = self_->make_response_promise();
+  if (!simple()) {
+    rp.deliver(caf::make_error(errc::wrong_strategy,
+                               "only simple_one_for_one children start "
+                               "from arguments"));
+    return rp;
+  }
+  auto self = shared_from_this();
+  enqueue([self, rp, args](done_fn k) mutable {
+    auto c = std::make_shared<child>();
+    c->spec = self->specs_.front();
+    c->spec.id = fmt::format("{}/{}", c->spec.id, ++self->simple_seq_);
+    c->args = args;
+    self->start_one(c, [self, rp, c, k](start_outcome out) mutable {
+      if (out.error) {
+        rp.deliver(start_failure(self->self_->system(), c->spec.id,
+                                 std::move(out.error)));
+      } else {
+        if (c->handle) {
+          self->children_.push_back(c);
+        }
+        rp.deliver(c->handle);
+      }
+      k();
+    });
+  });
+  return rp;
+}
+
+// OTP's terminate_child with a pid: any child, found by its handle; one
+// that is gone already is `no_such_child`.
+caf::response_promise
+supervisor_state::terminate_by_handle(const caf::actor& who) {
+  auto rp = self_->make_response_promise();
+  auto self = shared_from_this();
+  enqueue([self, rp, who](done_fn k) mutable {
+    auto c = who ? self->find(who.address()) : nullptr;
+    if (!c) {
+      // As OTP's: a simple_one_for_one supervisor takes the handle of a
+      // child that is gone already as done.
+      bool gone = !who || who->getf(caf::abstract_actor::is_cleaned_up_flag);
+      if (self->simple() && gone) {
+        rp.deliver(caf::message{});
+      } else {
+        rp.deliver(caf::make_error(errc::no_such_child, "no such child"));
+      }
+      k();
+      return;
+    }
+    self->terminate_one(c, [self, rp, c, k]() mutable {
+      self->del_child(c);
+      rp.deliver(caf::message{});
+      k();
+    });
+  });
+  return rp;
+}
+
+// The supervisor is gone with children still running (it was killed, or
+// crashed): each gets the supervisor's exit reason at once, as OTP's
+// linked children do (`killed` after a kill). Without this they would stay
+// until no handle holds them and then exit `unreachable`.
+void supervisor_state::on_terminated(const caf::error& reason) {
+  for (const auto& c : children_) {
+    if (c->handle) {
+      auto why = reason ? reason : caf::error{caf::exit_reason::kill};
+      c->handle->enqueue(
+        nullptr, caf::make_message_id(),
+        caf::make_message(caf::exit_msg{self_->address(), std::move(why)}),
+        nullptr);
+    }
+  }
+}
+
 caf::behavior supervisor_state::make_behavior() {
   parent_ = opts_.parent.address();
+  self_->attach_functor([st = shared_from_this()](const caf::error& reason) {
+    st->on_terminated(reason);
+  });
   if (opts_.parent) {
     self_->monitor(opts_.parent);
     opts_.parent = nullptr; // the monitor is enough; keep no strong handle
@@ -456,7 +753,7 @@ caf::behavior supervisor_state::make_behavior() {
       self->on_down(dm);
     });
   self_->set_default_handler(caf::skip);
-  if (flags_.strategy != strategy::simple_one_for_one) {
+  if (!simple()) {
     for (const auto& spec : specs_) {
       auto c = std::make_shared<child>();
       c->spec = spec;
@@ -479,13 +776,17 @@ caf::behavior supervisor_state::make_behavior() {
             }
             self->log()->error("event=sup.start_failed reason=\"{}\"",
                                self->self_->system().render(err));
-            self->terminate_reverse(self->children_,
-                                    [self, rp, err, k]() mutable {
-                                      rp.deliver(err);
-                                      self->tasks_.halt();
-                                      self->self_->quit(err);
-                                      k();
-                                    });
+            // As OTP's: the supervisor exits with {shutdown,
+            // {failed_to_start_child, Id, Reason}}.
+            auto exit_reason = actors::shutdown_with(fmt::format(
+              "{{failed_to_start_child,{},{}}}", start_failure_child(err),
+              otp_reason(self->self_->system(), *start_failure_cause(err))));
+            self->terminate_children([self, rp, err, exit_reason, k]() mutable {
+              rp.deliver(err);
+              self->tasks_.halt();
+              self->self_->quit(exit_reason);
+              k();
+            });
           });
       });
       return rp;
@@ -510,86 +811,39 @@ caf::behavior supervisor_state::make_behavior() {
       }
     },
     [self](start_child_atom, child_spec& spec) {
-      auto rp = self->self_->make_response_promise();
-      if (self->flags_.strategy == strategy::simple_one_for_one) {
-        rp.deliver(caf::make_error(errc::wrong_strategy,
-                                   "start a simple_one_for_one child with "
-                                   "arguments"));
-        return rp;
-      }
-      if (auto err = validate(self->flags_, {spec})) {
-        rp.deliver(err);
-        return rp;
-      }
-      self->enqueue([self, rp, spec](done_fn k) mutable {
-        if (self->find(spec.id)) {
-          rp.deliver(caf::make_error(errc::already_present, spec.id));
-          k();
-          return;
-        }
-        auto c = std::make_shared<child>();
-        c->spec = spec;
-        self->start_one(c, [self, rp, c, k](caf::error err) mutable {
-          if (err) {
-            rp.deliver(err);
-          } else {
-            self->children_.push_back(c);
-            rp.deliver(c->handle);
-          }
-          k();
-        });
-      });
-      return rp;
+      return self->start_child(std::move(spec));
     },
     [self](start_child_atom, caf::message& args) {
-      auto rp = self->self_->make_response_promise();
-      if (self->flags_.strategy != strategy::simple_one_for_one) {
-        rp.deliver(caf::make_error(errc::wrong_strategy,
-                                   "only simple_one_for_one children start "
-                                   "from arguments"));
-        return rp;
-      }
-      self->enqueue([self, rp, args](done_fn k) mutable {
-        auto c = std::make_shared<child>();
-        c->spec = self->specs_.front();
-        c->spec.id = fmt::format("{}/{}", c->spec.id, ++self->simple_seq_);
-        c->args = args;
-        self->start_one(c, [self, rp, c, k](caf::error err) mutable {
-          if (err) {
-            rp.deliver(err);
-          } else {
-            if (c->handle) {
-              self->children_.push_back(c);
-            }
-            rp.deliver(c->handle);
-          }
-          k();
-        });
-      });
-      return rp;
+      return self->start_simple_child(std::move(args));
     },
     [self](terminate_child_atom, const std::string& id) {
       return self->with_child(id, [self](child_ptr c, auto rp, done_fn k) {
         self->terminate_one(c, [self, rp, c, k]() mutable {
-          if (c->spec.restart == restart_type::temporary
-              || self->flags_.strategy == strategy::simple_one_for_one) {
-            self->erase(c);
-          }
+          self->del_child(c);
+          c->restarting = false;
           rp.deliver(caf::message{});
           k();
         });
       });
     },
+    [self](terminate_child_atom, const caf::actor& who) {
+      return self->terminate_by_handle(who);
+    },
     [self](restart_child_atom, const std::string& id) {
       return self->with_child(id, [self](child_ptr c, auto rp, done_fn k) {
+        if (c->restarting) {
+          rp.deliver(caf::make_error(errc::child_restarting, c->spec.id));
+          k();
+          return;
+        }
         if (c->handle) {
           rp.deliver(caf::make_error(errc::child_running, c->spec.id));
           k();
           return;
         }
-        self->start_one(c, [rp, c, k](caf::error err) mutable {
-          if (err) {
-            rp.deliver(err);
+        self->start_one(c, [rp, c, k](start_outcome out) mutable {
+          if (out.error) {
+            rp.deliver(std::move(out.error));
           } else {
             rp.deliver(c->handle);
           }
@@ -599,7 +853,9 @@ caf::behavior supervisor_state::make_behavior() {
     },
     [self](delete_child_atom, const std::string& id) {
       return self->with_child(id, [self](child_ptr c, auto rp, done_fn k) {
-        if (c->handle) {
+        if (c->restarting) {
+          rp.deliver(caf::make_error(errc::child_restarting, c->spec.id));
+        } else if (c->handle) {
           rp.deliver(caf::make_error(errc::child_running, c->spec.id));
         } else {
           self->erase(c);
@@ -608,16 +864,29 @@ caf::behavior supervisor_state::make_behavior() {
         k();
       });
     },
+    // OTP's order: the last started first.
     [self](which_children_atom) {
       std::vector<child_info> out;
       out.reserve(self->children_.size());
-      for (const auto& c : self->children_) {
-        out.push_back(self->info(*c));
+      for (auto i = self->children_.rbegin(); i != self->children_.rend();
+           ++i) {
+        out.push_back(self->info(**i));
       }
       return out;
     },
     [self](count_children_atom) {
       child_counts n;
+      if (self->simple()) {
+        // One spec; every child counts by the template's type.
+        n.specs = 1;
+        for (const auto& c : self->children_) {
+          n.active += c->handle ? 1 : 0;
+        }
+        auto type = self->specs_.front().type;
+        (type == child_type::supervisor ? n.supervisors : n.workers)
+          = self->children_.size();
+        return n;
+      }
       for (const auto& c : self->children_) {
         n.specs += 1;
         n.active += c->handle ? 1 : 0;

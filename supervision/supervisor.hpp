@@ -27,6 +27,8 @@ struct child_info {
   bool running = false;
   std::chrono::milliseconds uptime{0};
   std::vector<child_info> children{}; ///< filled by `tree` for supervisors
+  /// A restart failed and is tried again (OTP's `restarting`).
+  bool restarting = false;
 };
 
 /// OTP's count_children.

@@ -5,6 +5,8 @@
 #include "actors/caller.hpp"
 #include "supervision/atoms.hpp"
 
+#include <algorithm>
+
 namespace troupe::supervision {
 
 caf::expected<caf::actor> supervisor_client::start_child(child_spec spec) {
@@ -51,6 +53,9 @@ caf::expected<std::vector<child_info>> supervisor_client::tree() {
   if (!children) {
     return children;
   }
+  // which_children answers as OTP's (the last started first); the tree
+  // reads in start order.
+  std::reverse(children->begin(), children->end());
   for (auto& c : *children) {
     if (c.type == child_type::supervisor && c.running) {
       supervisor_client nested{*sys_, c.handle};

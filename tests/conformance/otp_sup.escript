@@ -124,12 +124,19 @@ init({worker, Path, Opts}) ->
         true -> process_flag(trap_exit, true);
         false -> ok
     end,
+    Fail = fun() ->
+                   %% Its exit is noted now: ERTS finishes an exit after
+                   %% the start has been answered, so its DOWN may come after
+                   %% what the supervisor does next.
+                   notice({init_failed, fail, self()}),
+                   {stop, fail}
+           end,
     case opt("init", Opts, "ok") of
         "ignore" -> ignore;
-        "fail" -> {stop, fail};
+        "fail" -> Fail();
         "fail_after:" ++ K ->
             case N > list_to_integer(K) of
-                true -> {stop, fail};
+                true -> Fail();
                 false -> {ok, Opts}
             end;
         "ok" -> {ok, Opts}
@@ -183,13 +190,21 @@ watcher(Driver, Watched) ->
     end.
 
 %% Passes on a start (monitoring the process first), an exit or a report.
+watch({notice, From, Ref, {init_failed, _, Pid} = What}, Driver, Watched) ->
+    Driver ! What,
+    From ! {Ref, ok},
+    put({quiet, Pid}, true),
+    Watched;
 watch({notice, From, Ref, {_, _, Pid} = What}, Driver, Watched) ->
     erlang:monitor(process, Pid),
     Driver ! What,
     From ! {Ref, ok},
     [Pid | Watched];
 watch({'DOWN', _, process, Pid, _} = Down, Driver, Watched) ->
-    Driver ! Down,
+    case erase({quiet, Pid}) of
+        true -> ok;
+        undefined -> Driver ! Down
+    end,
     Watched -- [Pid];
 watch({report, _, _, _, _} = Report, Driver, Watched) ->
     Driver ! Report,
@@ -234,9 +249,9 @@ await_flushed(Ref) ->
 show(normal) -> "normal";
 show(shutdown) -> "shutdown";
 show(killed) -> "killed";
-show({shutdown, X}) -> lists:flatten(io_lib:format("{shutdown,~p}", [X]));
+show({shutdown, X}) -> lists:flatten(io_lib:format("{shutdown,~w}", [X]));
 show(X) when is_atom(X) -> atom_to_list(X);
-show(X) -> lists:flatten(io_lib:format("~p", [X])).
+show(X) -> lists:flatten(io_lib:format("~w", [X])).
 
 run_scenario({Name, Tree, Steps}) ->
     ets:delete_all_objects(starts),
@@ -285,6 +300,8 @@ handle({sup_started, Path, Pid}) ->
     put(paths, maps:put(Pid, Path, get(paths))),
     put(sups, get(sups) ++ [Pid]),
     event(life, "start " ++ Path);
+handle({init_failed, Reason, Pid}) ->
+    event(life, "exit " ++ path_of(Pid) ++ " " ++ show(Reason));
 handle({'DOWN', _, process, Pid, Reason}) ->
     put(sups, get(sups) -- [Pid]),
     case path_of(Pid) of
@@ -340,10 +357,27 @@ await_down(Pid) ->
     end.
 
 print_events() ->
-    [io:format("  life ~s~n", [E]) || E <- lists:reverse(get(life))],
+    [io:format("  life ~s~n", [E]) || E <- concurrent_exits(lists:reverse(get(life)))],
     [io:format("  report ~s~n", [E]) || E <- lists:reverse(get(reports))],
     put(life, []),
     put(reports, []).
+
+%% The children of a killed supervisor all get the signal at once: the order
+%% of their exits is the scheduler's, so a run of them is shown sorted.
+concurrent_exits([]) -> [];
+concurrent_exits(["exit " ++ Rest = E | More]) ->
+    case lists:suffix(" killed", Rest) of
+        true ->
+            Sup = lists:sublist(Rest, length(Rest) - length(" killed")),
+            IsKid = fun("exit " ++ R) ->
+                            lists:prefix(Sup ++ "/", R) andalso lists:suffix(" killed", R);
+                       (_) -> false
+                    end,
+            {Kids, After} = lists:splitwith(IsKid, More),
+            [E | lists:sort(Kids)] ++ concurrent_exits(After);
+        false -> [E | concurrent_exits(More)]
+    end;
+concurrent_exits([E | More]) -> [E | concurrent_exits(More)].
 
 sup_named(Path) ->
     case pid_of(Path) of

@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <vector>
@@ -70,10 +71,13 @@ struct supervision_fixture : actor_fixture {
     return spec;
   }
 
+  /// The children in start order (which_children answers as OTP's, the
+  /// last started first).
   std::vector<supervision::child_info> children(const caf::actor& sup) {
     supervision::supervisor_client client{*sys, sup};
     auto list = client.which_children();
     REQUIRE(list);
+    std::reverse(list->begin(), list->end());
     return *list;
   }
 

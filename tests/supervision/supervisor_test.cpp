@@ -205,10 +205,18 @@ TEST_CASE_FIXTURE(fixture, "exactly N restarts in the period are allowed; "
   make_exit(handle_of(*sup, "a"), reason_of("abnormal"));
   auto reason = w.reason();
   REQUIRE(reason);
-  CHECK_EQ(*reason, ts::errc::restart_intensity_reached);
+  // As OTP's: the supervisor exits with shutdown, and its report says why.
+  CHECK_EQ(*reason, caf::exit_reason::user_shutdown);
   auto lines = j->snapshot();
   CHECK_EQ(lines.back(), "stop:b"); // a crashed; the rest were stopped
   CHECK_GE(log_lines_with("event=sup.give_up"), 1u);
+  auto reports = cfg.crashes->read().reports;
+  REQUIRE_FALSE(reports.empty());
+  const auto& last = reports.back();
+  CHECK_EQ(last.kind, "supervisor");
+  CHECK_EQ(last.context, "shutdown");
+  CHECK_EQ(last.offender, "a");
+  CHECK_EQ(last.reason, "reached_max_restart_intensity");
 }
 
 TEST_CASE_FIXTURE(fixture, "escalation travels up a three-level tree") {
@@ -291,8 +299,15 @@ TEST_CASE_FIXTURE(fixture, "the dynamic API adds, stops, restarts and "
   auto sup = ts::start_supervisor(*sys, {}, {child("a")});
   REQUIRE(sup);
   ts::supervisor_client client{*sys, *sup};
-  REQUIRE(client.start_child(child("b")));
-  CHECK_EQ(client.start_child(child("b")).error(), ts::errc::already_present);
+  auto b = client.start_child(child("b"));
+  REQUIRE(b);
+  // A running child's id: already started, with its handle (OTP's
+  // {already_started, Child}); one not running: already present.
+  auto again = client.start_child(child("b"));
+  REQUIRE_FALSE(again);
+  CHECK_EQ(again.error(), ts::errc::already_started);
+  CHECK(again.error().context().match_elements<std::string, caf::actor>());
+  CHECK_EQ(again.error().context().get_as<caf::actor>(1), *b);
   auto counts = client.count_children();
   REQUIRE(counts);
   CHECK_EQ(counts->specs, 2u);
@@ -300,6 +315,7 @@ TEST_CASE_FIXTURE(fixture, "the dynamic API adds, stops, restarts and "
   CHECK_EQ(counts->workers, 2u);
   REQUIRE_FALSE(client.terminate_child("b"));
   CHECK_EQ(client.count_children()->active, 1u);
+  CHECK_EQ(client.start_child(child("b")).error(), ts::errc::already_present);
   CHECK_EQ(client.delete_child("a"), ts::errc::child_running);
   REQUIRE(client.restart_child("b"));
   CHECK_EQ(client.restart_child("b").error(), ts::errc::child_running);
@@ -330,6 +346,7 @@ TEST_CASE_FIXTURE(fixture, "simple_one_for_one children come from a "
   CHECK_EQ(client.start_child(child("z")).error(), ts::errc::wrong_strategy);
   auto list = client.which_children();
   REQUIRE_EQ(list->size(), 2u);
+  std::reverse(list->begin(), list->end()); // OTP's order: the last first
   CHECK_EQ(list->at(0).id, "w/1");
   CHECK(troupe::testkit::wait_until(
     [this] {
@@ -366,7 +383,7 @@ TEST_CASE_FIXTURE(fixture, "significant children shut their supervisor down "
     }
     auto reason = down.reason();
     REQUIRE(reason);
-    CHECK_FALSE(*reason); // a normal exit
+    CHECK_EQ(*reason, caf::exit_reason::user_shutdown); // as OTP's
     auto lines = j->snapshot();
     CHECK(std::count(lines.begin(), lines.end(), "stop:plain") >= 1);
   }
