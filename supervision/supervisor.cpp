@@ -104,7 +104,16 @@ private:
 
   void report(report_context context, const child& c, const caf::error& reason,
               std::uint64_t actor = 0) {
-    report(context, c, show(reason), actor);
+    if (reports_go_somewhere()) {
+      report(context, c, show(reason), actor);
+    }
+  }
+
+  // Whether the system keeps a log or a crash log (rendering a reason for
+  // nobody costs about as much as a restart).
+  bool reports_go_somewhere() const {
+    const auto* cfg = runtime::troupe_config(self_->system());
+    return cfg != nullptr && (cfg->logs || cfg->crashes);
   }
 
   // `actor`: the child's actor id when it is no longer in its record.
@@ -178,10 +187,11 @@ private:
       return;
     }
     auto target = c->handle;
-    awaiting_exit_[target.address()] = [c, k](const caf::error& reason) {
-      c->handle = nullptr;
-      k(reason);
-    };
+    awaiting_exit_[target.address()]
+      = [c, k = std::move(k)](const caf::error& reason) {
+          c->handle = nullptr;
+          k(reason);
+        };
     auto sd = c->spec.effective_shutdown();
     switch (sd.how) {
       case shutdown_spec::kind::brutal_kill:
@@ -207,7 +217,7 @@ private:
     }
     auto self = shared_from_this();
     auto handle = c->handle;
-    stop_one(c, [self, c, handle, k](const caf::error& reason) {
+    stop_one(c, [self, c, handle, k = std::move(k)](const caf::error& reason) {
       if (!self->expected_shutdown(*c, reason)) {
         self->report(report_context::shutdown_error, *c, reason, handle.id());
       }
@@ -228,15 +238,25 @@ private:
 
   // Stops `list` one after the other, last first.
   void terminate_reverse(std::vector<child_ptr> list, done_fn k) {
-    if (list.empty()) {
+    auto shared
+      = std::make_shared<const std::vector<child_ptr>>(std::move(list));
+    terminate_from(shared, shared->size(), std::move(k));
+  }
+
+  // Stops the first `n` of `list`, last first. The list is shared, not
+  // carried along in each continuation: a tree of 10,000 children would
+  // otherwise copy it 10,000 times.
+  void terminate_from(std::shared_ptr<const std::vector<child_ptr>> list,
+                      std::size_t n, done_fn k) {
+    if (n == 0) {
       k();
       return;
     }
-    auto last = list.back();
-    list.pop_back();
     auto self = shared_from_this();
-    terminate_one(last, [self, list = std::move(list), k]() mutable {
-      self->terminate_reverse(std::move(list), std::move(k));
+    auto c = (*list)[n - 1];
+    terminate_one(c, [self, list = std::move(list), n,
+                      k = std::move(k)]() mutable {
+      self->terminate_from(std::move(list), n - 1, std::move(k));
     });
   }
 
@@ -297,15 +317,21 @@ private:
   // Starts `list` in order; the first failure stops there (its error in
   // OTP's form, the failing child reported). A temporary child that
   // ignores its start is forgotten; others stay, not running.
-  void start_in_order(std::vector<child_ptr> list, size_t i, result_fn k) {
-    if (i == list.size()) {
+  void start_in_order(std::vector<child_ptr> list, result_fn k) {
+    start_from(std::make_shared<const std::vector<child_ptr>>(std::move(list)),
+               0, std::move(k));
+  }
+
+  void start_from(std::shared_ptr<const std::vector<child_ptr>> list, size_t i,
+                  result_fn k) {
+    if (i == list->size()) {
       k({});
       return;
     }
-    auto c = list[i];
+    auto c = (*list)[i];
     auto self = shared_from_this();
     start_one(c, [self, list = std::move(list), i, c,
-                  k](start_outcome out) mutable {
+                  k = std::move(k)](start_outcome out) mutable {
       if (out.error) {
         self->report(report_context::start_error, *c,
                      otp_reason(self->self_->system(), out.error));
@@ -316,7 +342,7 @@ private:
       if (out.ignored && c->spec.restart == restart_type::temporary) {
         self->erase(c);
       }
-      self->start_in_order(std::move(list), i + 1, std::move(k));
+      self->start_from(std::move(list), i + 1, std::move(k));
     });
   }
 
@@ -412,8 +438,10 @@ private:
     count_restart();
     auto self = shared_from_this();
     terminate_reverse(affected, [self, affected, failed, k]() mutable {
-      self->after_backoff(failed, [self, affected, failed, k]() mutable {
-        self->restart_in_order(affected, 0, failed, std::move(k));
+      self->after_backoff(failed, [self, affected, k]() mutable {
+        self->restart_in_order(
+          std::make_shared<const std::vector<child_ptr>>(std::move(affected)),
+          0, std::move(k));
       });
     });
   }
@@ -421,16 +449,16 @@ private:
   // Starts the children a restart stopped, in order. One that fails to
   // start is reported and marked restarting, and the restart is tried
   // again (counting as another restart, as OTP's `try_again`).
-  void restart_in_order(std::vector<child_ptr> list, size_t i, child_ptr failed,
-                        done_fn k) {
-    if (i == list.size()) {
+  void restart_in_order(std::shared_ptr<const std::vector<child_ptr>> list,
+                        size_t i, done_fn k) {
+    if (i == list->size()) {
       k();
       return;
     }
-    auto c = list[i];
+    auto c = (*list)[i];
     auto self = shared_from_this();
-    start_one(c, [self, list = std::move(list), i, c, failed,
-                  k](start_outcome out) mutable {
+    start_one(c, [self, list = std::move(list), i, c,
+                  k = std::move(k)](start_outcome out) mutable {
       if (out.error) {
         self->report(report_context::start_error, *c, out.error);
         c->restarting = true;
@@ -440,8 +468,7 @@ private:
       if (out.ignored && self->simple()) {
         self->erase(c);
       }
-      self->restart_in_order(std::move(list), i + 1, std::move(failed),
-                             std::move(k));
+      self->restart_in_order(std::move(list), i + 1, std::move(k));
     });
   }
 
@@ -765,29 +792,29 @@ caf::behavior supervisor_state::make_behavior() {
     [self](actors::init_atom) {
       auto rp = self->self_->make_response_promise();
       self->enqueue([self, rp](done_fn k) mutable {
-        self->start_in_order(
-          self->children_, 0, [self, rp, k](caf::error err) mutable {
-            if (!err) {
-              self->self_->set_default_handler(
-                actors::unexpected_message_handler("supervisor"));
-              rp.deliver(actors::started_atom::value);
-              k();
-              return;
-            }
-            self->log()->error("event=sup.start_failed reason=\"{}\"",
-                               self->self_->system().render(err));
-            // As OTP's: the supervisor exits with {shutdown,
-            // {failed_to_start_child, Id, Reason}}.
-            auto exit_reason = actors::shutdown_with(fmt::format(
-              "{{failed_to_start_child,{},{}}}", start_failure_child(err),
-              otp_reason(self->self_->system(), *start_failure_cause(err))));
-            self->terminate_children([self, rp, err, exit_reason, k]() mutable {
-              rp.deliver(err);
-              self->tasks_.halt();
-              self->self_->quit(exit_reason);
-              k();
-            });
+        self->start_in_order(self->children_, [self, rp,
+                                               k](caf::error err) mutable {
+          if (!err) {
+            self->self_->set_default_handler(
+              actors::unexpected_message_handler("supervisor"));
+            rp.deliver(actors::started_atom::value);
+            k();
+            return;
+          }
+          self->log()->error("event=sup.start_failed reason=\"{}\"",
+                             self->self_->system().render(err));
+          // As OTP's: the supervisor exits with {shutdown,
+          // {failed_to_start_child, Id, Reason}}.
+          auto exit_reason = actors::shutdown_with(fmt::format(
+            "{{failed_to_start_child,{},{}}}", start_failure_child(err),
+            otp_reason(self->self_->system(), *start_failure_cause(err))));
+          self->terminate_children([self, rp, err, exit_reason, k]() mutable {
+            rp.deliver(err);
+            self->tasks_.halt();
+            self->self_->quit(exit_reason);
+            k();
           });
+        });
       });
       return rp;
     },
