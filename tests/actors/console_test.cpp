@@ -1,7 +1,10 @@
 // Tests of the console's command registry and line splitting (no actors).
 #include "actors/console.hpp"
 
+#include "actors/console_commands.hpp"
 #include "actors/errors.hpp"
+#include "runtime/crash_log.hpp"
+#include "tests/testkit/node_process.hpp"
 
 #include <doctest/doctest.h>
 
@@ -140,6 +143,48 @@ TEST_CASE("names are checked, unique, and removable; help lists them") {
   CHECK_FALSE(reg.remove("echo"));
   CHECK_FALSE(reg.remove("help"));
   CHECK_FALSE(reg.run({"echo"}, false, false).ok);
+}
+
+TEST_CASE("reports lists crash and supervisor reports, and shows a "
+          "supervisor report with its context and child") {
+  troupe::testkit::temp_dir dir;
+  auto crashes = troupe::runtime::crash_log::open(dir.path());
+  REQUIRE(crashes);
+  (*crashes)->write({.time = "t1",
+                     .node = "n1",
+                     .actor_id = 5,
+                     .name = "cache",
+                     .behaviour = "gen_server",
+                     .last_message = "(get)",
+                     .status = "",
+                     .reason = "boom"});
+  (*crashes)->write({.time = "t2",
+                     .node = "n1",
+                     .actor_id = 9,
+                     .name = "top",
+                     .behaviour = "supervisor",
+                     .last_message = "",
+                     .status = "",
+                     .reason = "boom",
+                     .kind = "supervisor",
+                     .context = "child_terminated",
+                     .offender = "cache",
+                     .offender_actor = 5});
+  ta::console_registry console;
+  REQUIRE_FALSE(ta::add_runtime_commands(console, {.crashes = *crashes}));
+  auto list = console.run({"reports"}, true, false);
+  REQUIRE(list.ok);
+  CHECK(list.text.find("2 crash reports") != std::string::npos);
+  CHECK(list.text.find("gen_server") != std::string::npos);
+  CHECK(list.text.find("supervisor child_terminated child=cache")
+        != std::string::npos);
+  auto shown = console.run({"reports", "show", "2"}, true, false);
+  REQUIRE(shown.ok);
+  CHECK(shown.text.find("(supervisor report)") != std::string::npos);
+  CHECK(shown.text.find("context:      child_terminated") != std::string::npos);
+  CHECK(shown.text.find("child:        cache") != std::string::npos);
+  CHECK(shown.data["context"] == "child_terminated");
+  CHECK(shown.data["offender_actor"] == 5);
 }
 
 TEST_SUITE_END();

@@ -46,6 +46,41 @@ TEST_CASE("reports are kept across reopening and read back in order") {
   CHECK_EQ(read.reports[1].last_message.substr(0, 8), "(\"quote\\");
 }
 
+TEST_CASE("supervisor reports share the log and keep their context and "
+          "offender; lines of older builds read as crashes") {
+  troupe::testkit::temp_dir dir;
+  auto log = rt::crash_log::open(dir.path());
+  REQUIRE(log);
+  auto report = sample(7);
+  report.behaviour = "supervisor";
+  report.kind = "supervisor";
+  report.context = "child_terminated";
+  report.offender = "worker1";
+  report.offender_actor = 42;
+  report.reason = "{shutdown,x}";
+  (*log)->write(report);
+  // As builds before supervisor reports wrote them: no kind.
+  std::string old = R"({"actor_id":8,"behaviour":"gen_server",)"
+                    R"("last_message":"","name":"svc","node":"n1",)"
+                    R"("reason":"boom","status":"","time":"t"})";
+  {
+    std::ofstream out{dir.path() / "crash.log", std::ios::app};
+    out << old << "\n";
+  }
+  auto read = (*log)->read();
+  REQUIRE_EQ(read.reports.size(), 2u);
+  CHECK_EQ(read.unreadable, 0u);
+  const auto& r = read.reports[0];
+  CHECK_EQ(r.kind, "supervisor");
+  CHECK_EQ(r.context, "child_terminated");
+  CHECK_EQ(r.offender, "worker1");
+  CHECK_EQ(r.offender_actor, 42u);
+  CHECK_EQ(r.reason, "{shutdown,x}");
+  CHECK_EQ(read.reports[1].kind, "crash");
+  CHECK(read.reports[1].context.empty());
+  CHECK_EQ(read.reports[1].actor_id, 8u);
+}
+
 TEST_CASE("the crash log rotates and reading spans the rotated files") {
   troupe::testkit::temp_dir dir;
   auto log = rt::crash_log::open(dir.path(), 4096, 3);
