@@ -188,6 +188,7 @@ world::world(options opts)
     n->dir = dir_ / n->name;
     nodes_.push_back(std::move(n));
   }
+  timer_of_.resize(nodes_.size());
   record(fmt::format("world seed={} nodes={}", opts_.seed, opts_.nodes));
 }
 
@@ -496,6 +497,7 @@ caf::error world::boot(std::size_t i, const std::vector<std::size_t>& through) {
         .then([next](caf::atom_value) { (*next)(0); }, fail);
     });
   n.helpers.push_back(starter.address());
+  touch(i);
   return {};
 }
 
@@ -549,6 +551,7 @@ void world::tear_down(node_slot& n) {
   n.frozen = false;
   n.stopping = false;
   n.exits_sent = false;
+  touch(n.index);
 }
 
 void world::retire(std::size_t i, bool crashed) {
@@ -673,6 +676,7 @@ void world::freeze(std::size_t i) {
   }
   record(fmt::format("node n{} freeze", i + 1));
   n.frozen = true;
+  touch(i);
 }
 
 void world::resume(std::size_t i) {
@@ -689,6 +693,7 @@ void world::resume(std::size_t i) {
   if (clk.current_time < target) {
     clk.advance_time(target - clk.current_time);
   }
+  touch(i);
 }
 
 caf::error world::leave(std::size_t i) {
@@ -911,20 +916,65 @@ void world::run_due_faults() {
     auto [f, begin] = faults_.begin()->second;
     faults_.erase(faults_.begin());
     apply(f, begin);
+    touch_all(); // a fault may start, stop or message any node
   }
 }
 
 // -- running ------------------------------------------------------------------
 
+void world::touch(std::size_t i) {
+  candidates_.insert(i);
+  timer_dirty_.insert(i);
+}
+
+void world::touch_all() {
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    touch(i);
+  }
+}
+
+void world::refresh_timers() {
+  for (auto i : timer_dirty_) {
+    auto& slot = timer_of_[i];
+    if (slot) {
+      timers_.erase({*slot, i});
+      slot.reset();
+    }
+    const auto& n = *nodes_[i];
+    if (n.up && !n.frozen) {
+      const auto& sched = n.sched->clock().schedule();
+      if (!sched.empty()) {
+        slot = sched.begin()->first;
+        timers_.insert({*slot, i});
+      }
+    }
+  }
+  timer_dirty_.clear();
+}
+
+// A node's clock shows the world's time before its actors run (it moves on
+// lazily: nothing of it was due in between).
+void world::sync_clock(node_slot& n) {
+  auto& clk = n.sched->clock();
+  auto target = caf::actor_clock::time_point{clock_base} + now_;
+  if (clk.current_time < target) {
+    clk.advance_time(target - clk.current_time);
+  }
+}
+
 bool world::run_one_job() {
   // The nodes with ready messages, and how many each has.
   runnable_.clear();
   std::size_t total = 0;
-  for (auto& n : nodes_) {
-    if (n->up && !n->frozen && !n->sched->jobs.empty()) {
-      runnable_.push_back(n.get());
-      total += n->sched->jobs.size();
+  for (auto i = candidates_.begin(); i != candidates_.end();) {
+    auto& n = *nodes_[*i];
+    if (!n.up || n.frozen || n.sched->jobs.empty()) {
+      i = candidates_.erase(i);
+      continue;
     }
+    runnable_.push_back(&n);
+    total += n.sched->jobs.size();
+    ++i;
   }
   if (total == 0) {
     return false;
@@ -948,7 +998,9 @@ bool world::run_one_job() {
     }
     hash_bytes(who, sizeof(who));
     ++events_;
+    sync_clock(*n);
     n->sched->run_once();
+    timer_dirty_.insert(n->index);
     if (n->stop_requested && *n->stop_requested && n->up) {
       // A permanent application exited: the node stops, as its owner would
       // stop a real one.
@@ -982,6 +1034,7 @@ void world::dispatch(network::event& ev) {
     }
     return;
   }
+  candidates_.insert(ev.node);
   switch (ev.what) {
     case kind::accepted:
       caf::anon_send(transport, accepted_atom::value, ev.end);
@@ -1011,8 +1064,11 @@ void world::settle() {
       dispatch(*ev);
     }
     if (!run_one_job()) {
-      if (progress_stops()
-          || (!faults_.empty() && faults_.begin()->first <= now_)) {
+      if (progress_stops()) {
+        touch_all();
+        continue;
+      }
+      if (!faults_.empty() && faults_.begin()->first <= now_) {
         continue;
       }
       break;
@@ -1026,7 +1082,7 @@ void world::settle() {
   run_checks();
 }
 
-std::optional<sim_time> world::next_event() const {
+std::optional<sim_time> world::next_event() {
   std::optional<sim_time> next = net_->next_due();
   auto consider = [&next](sim_time t) {
     if (!next || t < *next) {
@@ -1036,37 +1092,43 @@ std::optional<sim_time> world::next_event() const {
   if (!faults_.empty()) {
     consider(faults_.begin()->first);
   }
-  auto base = caf::actor_clock::time_point{clock_base};
-  for (const auto& n : nodes_) {
-    if (n->up && !n->frozen) {
-      const auto& sched = n->sched->clock().schedule();
-      if (!sched.empty()) {
-        consider(std::max(now_, std::chrono::duration_cast<sim_time>(
-                                  sched.begin()->first - base)));
-      }
-    }
+  refresh_timers();
+  if (!timers_.empty()) {
+    auto base = caf::actor_clock::time_point{clock_base};
+    consider(std::max(now_, std::chrono::duration_cast<sim_time>(
+                              timers_.begin()->first - base)));
   }
   return next;
 }
 
+// Moves the world to `t`: the nodes with timers due by then fire them (the
+// others' clocks catch up when their actors next run).
 void world::advance_to(sim_time t) {
   if (t < now_) {
     return;
   }
   now_ = t;
   auto target = caf::actor_clock::time_point{clock_base} + now_;
-  for (auto& n : nodes_) {
-    if (n->up && !n->frozen) {
-      auto& clk = n->sched->clock();
-      if (clk.current_time < target) {
-        clk.advance_time(target - clk.current_time);
-      }
+  refresh_timers();
+  std::vector<std::size_t> due;
+  for (const auto& [when, i] : timers_) {
+    if (when > target) {
+      break;
     }
+    due.push_back(i);
+  }
+  for (auto i : due) {
+    auto& n = *nodes_[i];
+    if (n.up && !n.frozen) {
+      sync_clock(n);
+    }
+    touch(i);
   }
 }
 
 void world::run_for(sim_time d) {
   auto until = now_ + d;
+  touch_all(); // the test may have sent to any node meanwhile
   settle();
   for (;;) {
     auto next = next_event();
@@ -1082,6 +1144,7 @@ void world::run_for(sim_time d) {
 
 bool world::run_until(const std::function<bool()>& condition, sim_time limit) {
   auto until = now_ + limit;
+  touch_all(); // the test may have sent to any node meanwhile
   settle();
   for (;;) {
     if (condition()) {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -277,9 +278,13 @@ private:
   void retire(std::size_t i, bool crashed);
   caf::actor_system& system_of(std::size_t i);
   bool run_one_job();
+  void touch(std::size_t i);
+  void touch_all();
+  void refresh_timers();
+  void sync_clock(node_slot& n);
   void settle();
   void advance_to(sim_time t);
-  std::optional<sim_time> next_event() const;
+  std::optional<sim_time> next_event();
   void dispatch(network::event& ev);
   void run_due_faults();
   void apply(const fault& f, bool begin);
@@ -294,6 +299,13 @@ private:
   sim_time now_{0};
   std::unique_ptr<network> net_;
   std::vector<std::unique_ptr<node_slot>> nodes_;
+  // What may have a ready message, and when each node's next timer is due
+  // (kept up to date for the nodes touched since): with hundreds of nodes
+  // the world would otherwise look at every one of them for every event.
+  std::set<std::size_t> candidates_;
+  std::set<std::size_t> timer_dirty_;
+  std::set<std::pair<caf::actor_clock::time_point, std::size_t>> timers_;
+  std::vector<std::optional<caf::actor_clock::time_point>> timer_of_;
   std::vector<node_slot*> runnable_; // scratch of run_one_job
   std::mt19937_64 sched_rng_;
   std::mt19937_64 test_rng_;
