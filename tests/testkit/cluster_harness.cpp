@@ -1,6 +1,8 @@
 // In-process multi-node clusters for tests.
 #include "tests/testkit/cluster_harness.hpp"
 
+#include "tests/testkit/cluster_agreement.hpp"
+
 #include "tests/testkit/wait.hpp"
 
 #include <algorithm>
@@ -191,39 +193,20 @@ bool cluster_harness::unreachable_seen_by(std::size_t observer,
 
 bool cluster_harness::converged() {
   std::set<std::string> live;
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    if (running(i)) {
-      live.insert(node_id(i));
-    }
-  }
-  std::optional<cluster::version_vector> version;
+  cluster_states states;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (!running(i)) {
       continue;
     }
+    live.insert(node_id(i));
     auto snap = at(i).cluster().snapshot();
-    if (!snap || !snap->converged) {
+    if (!snap) {
       return false;
     }
-    if (version && !(*version == snap->gossip.state.version())) {
-      return false;
-    }
-    version = snap->gossip.state.version();
-    std::size_t up = 0;
-    for (const auto& [id, m] : snap->gossip.state.members()) {
-      if (live.count(id) != 0) {
-        if (m.status != cluster::member_status::up
-            || snap->gossip.state.is_unreachable(id)) {
-          return false;
-        }
-        ++up;
-      }
-    }
-    if (up != live.size()) {
-      return false;
-    }
+    states.push_back(
+      std::make_shared<const cluster::cluster_snapshot>(std::move(*snap)));
   }
-  return true;
+  return all_converged(states, live);
 }
 
 bool cluster_harness::wait_for(const std::function<bool()>& condition,
@@ -240,39 +223,26 @@ bool cluster_harness::wait_converged(std::chrono::milliseconds deadline) {
 namespace troupe::testkit {
 
 bool cluster_harness::ring_settled() {
-  std::vector<std::string> ids;
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    if (running(i)) {
-      ids.push_back(node_id(i));
-    }
-  }
-  std::sort(ids.begin(), ids.end());
-  std::optional<std::uint64_t> epoch;
+  std::set<std::string> live;
+  cluster_states states;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (!running(i)) {
       continue;
     }
+    live.insert(node_id(i));
     auto snap = at(i).cluster().snapshot();
     if (!snap) {
       return false;
     }
-    const auto& r = snap->gossip.state.current_ring();
-    if (r.members() != ids || (epoch && *epoch != r.epoch())) {
-      return false;
-    }
-    epoch = r.epoch();
-    for (const auto& [id, m] : snap->gossip.state.members()) {
-      if (m.is_active() && m.announcement.handoff_epoch < r.epoch()) {
-        return false;
-      }
-    }
+    states.push_back(
+      std::make_shared<const cluster::cluster_snapshot>(std::move(*snap)));
     auto transfers = at(i).router().transfers();
     auto stats = at(i).router().stats();
     if (!transfers || !transfers->empty() || !stats || stats->awaiting > 0) {
       return false;
     }
   }
-  return epoch.has_value();
+  return rings_agree(states, live);
 }
 
 } // namespace troupe::testkit

@@ -176,18 +176,12 @@ caf::expected<fault> parse_fault(std::string_view item) {
       }
       break;
     }
-    case fault_kind::cut: {
-      auto p = parse_pair(args, '>');
-      if (!p) {
-        return bad(item, "from>to");
-      }
-      f.nodes = {p->first, p->second};
-      break;
-    }
+    case fault_kind::cut:
     case fault_kind::reset: {
-      auto p = parse_pair(args, '-');
+      bool one_way = f.kind == fault_kind::cut;
+      auto p = parse_pair(args, one_way ? '>' : '-');
       if (!p) {
-        return bad(item, "a-b");
+        return bad(item, one_way ? "from>to" : "a-b");
       }
       f.nodes = {p->first, p->second};
       break;

@@ -13,6 +13,7 @@
 #include "supervision/application_controller.hpp"
 #include "supervision/atoms.hpp"
 #include "supervision/supervisor.hpp"
+#include "tests/testkit/cluster_agreement.hpp"
 #include "tests/testkit/sim_transport.hpp"
 
 #include <caf/actor_registry.hpp>
@@ -1190,34 +1191,12 @@ bool world::unreachable_seen_by(std::size_t observer,
 
 bool world::converged() const {
   std::set<std::string> live;
+  cluster_states states;
   for (auto i : running_nodes()) {
     live.insert(node_id(i));
+    states.push_back(cluster_state(i));
   }
-  std::optional<cluster::version_vector> version;
-  for (auto i : running_nodes()) {
-    auto st = cluster_state(i);
-    if (!st || !st->converged) {
-      return false;
-    }
-    if (version && !(*version == st->gossip.state.version())) {
-      return false;
-    }
-    version = st->gossip.state.version();
-    std::size_t up = 0;
-    for (const auto& [id, m] : st->gossip.state.members()) {
-      if (live.count(id) != 0) {
-        if (m.status != cluster::member_status::up
-            || st->gossip.state.is_unreachable(id)) {
-          return false;
-        }
-        ++up;
-      }
-    }
-    if (up != live.size()) {
-      return false;
-    }
-  }
-  return !live.empty();
+  return all_converged(states, live);
 }
 
 std::int64_t world::gauge(std::size_t i, std::string_view name) const {
@@ -1237,43 +1216,20 @@ std::uint64_t world::counter(std::size_t i, std::string_view name) const {
 }
 
 bool world::ring_settled() const {
-  std::vector<std::string> ids;
+  std::set<std::string> live;
+  cluster_states states;
   for (auto i : running_nodes()) {
-    ids.push_back(node_id(i));
-  }
-  std::sort(ids.begin(), ids.end());
-  std::optional<std::uint64_t> epoch;
-  for (auto i : running_nodes()) {
-    auto st = cluster_state(i);
-    if (!st || nodes_[i]->frozen) {
+    if (nodes_[i]->frozen) {
       return false;
     }
-    const auto& r = st->gossip.state.current_ring();
-    if (epoch && *epoch != r.epoch()) {
-      return false;
-    }
-    // Every running node owns partitions, or (more nodes than partitions)
-    // every partition has an owner of its own among them.
-    auto owners = r.members();
-    bool all_own = owners == ids;
-    bool all_used = ids.size() > r.size() && owners.size() == r.size()
-                    && std::includes(ids.begin(), ids.end(), owners.begin(),
-                                     owners.end());
-    if (!all_own && !all_used) {
-      return false;
-    }
-    epoch = r.epoch();
-    for (const auto& [id, m] : st->gossip.state.members()) {
-      if (m.is_active() && m.announcement.handoff_epoch < r.epoch()) {
-        return false;
-      }
-    }
+    live.insert(node_id(i));
+    states.push_back(cluster_state(i));
     if (gauge(i, "troupe_cluster_transfers") != 0
         || gauge(i, "troupe_cluster_partitions_awaited") != 0) {
       return false;
     }
   }
-  return epoch.has_value();
+  return rings_agree(states, live);
 }
 
 std::map<std::string, std::vector<std::size_t>> world::activations() const {
