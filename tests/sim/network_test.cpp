@@ -12,6 +12,22 @@ using kind = sim::network::event::kind;
 
 namespace {
 
+// Moves `now` on by `d`, collecting what `net` delivers meanwhile.
+void pass(sim::network& net, sim::sim_time& now, sim::sim_time d,
+          std::vector<sim::network::event>& seen) {
+  auto until = now + d;
+  while (auto next = net.next_due()) {
+    if (*next > until) {
+      break;
+    }
+    now = *next;
+    while (auto ev = net.pop_due(now)) {
+      seen.push_back(std::move(*ev));
+    }
+  }
+  now = until;
+}
+
 // Two nodes, 0 listening on "a:1" and 1 on "b:1"; collects events.
 struct pair_of_nodes {
   sim::network net{{.delay = 1ms, .jitter = 0ms}, 7};
@@ -23,19 +39,8 @@ struct pair_of_nodes {
     net.listen(1, 2, "b:1");
   }
 
-  // Moves time on by `d`, collecting what is due.
   void pass(sim::sim_time d) {
-    auto until = now + d;
-    while (auto next = net.next_due()) {
-      if (*next > until) {
-        break;
-      }
-      now = *next;
-      while (auto ev = net.pop_due(now)) {
-        seen.push_back(std::move(*ev));
-      }
-    }
-    now = until;
+    ::pass(net, now, d, seen);
   }
 
   // Node 0 dials node 1: returns (0's end, 1's end).
@@ -102,20 +107,7 @@ TEST_CASE("with jitter, one connection keeps its order") {
   sim::sim_time now{0};
   net.dial(0, "b:1", now);
   std::vector<sim::network::event> seen;
-  auto pass = [&](sim::sim_time d) {
-    auto until = now + d;
-    while (auto next = net.next_due()) {
-      if (*next > until) {
-        break;
-      }
-      now = *next;
-      while (auto ev = net.pop_due(now)) {
-        seen.push_back(std::move(*ev));
-      }
-    }
-    now = until;
-  };
-  pass(20ms);
+  pass(net, now, 20ms, seen);
   REQUIRE(seen.size() == 2);
   auto end = seen[1].end;
   seen.clear();
@@ -123,7 +115,7 @@ TEST_CASE("with jitter, one connection keeps its order") {
     REQUIRE(net.write(end, std::to_string(i), now));
     now += 100us;
   }
-  pass(1s);
+  pass(net, now, 1s, seen);
   REQUIRE(seen.size() == 200);
   for (int i = 0; i < 200; ++i) {
     CHECK(seen[static_cast<std::size_t>(i)].bytes == std::to_string(i));
