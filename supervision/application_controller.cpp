@@ -196,7 +196,7 @@ private:
       return; // stopped by request: handled by stop_one
     }
     auto& app = i->second;
-    auto text = dm.reason ? self_->system().render(dm.reason) : "normal";
+    auto text = otp_reason(self_->system(), dm.reason);
     auto stop_node = stops_node(app.spec.restart, dm.reason);
     finish(app, dm.reason, "exited: " + text);
     if (!stop_node) {
