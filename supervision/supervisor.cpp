@@ -753,6 +753,12 @@ void supervisor_state::on_terminated(const caf::error& reason) {
         nullptr);
     }
   }
+  // The actor is gone: drop what pending work still holds (its closures
+  // hold this state, so they would keep it forever).
+  children_.clear();
+  awaiting_exit_.clear();
+  backoff_waiting_.clear();
+  tasks_ = actors::serial_tasks{};
 }
 
 caf::behavior supervisor_state::make_behavior() {
