@@ -46,6 +46,12 @@ inline bool wanted(int argc, char** argv, std::string_view part) {
   return false;
 }
 
+/// Whether the command line names the part `part` (for parts too slow to
+/// run unless asked for).
+inline bool named(int argc, char** argv, std::string_view part) {
+  return argc >= 2 && wanted(argc, argv, part);
+}
+
 /// Keeps the optimizer from removing a computed value.
 template <class T>
 inline void keep(T const& value) {
