@@ -45,7 +45,7 @@ Talks to a running node's console. TARGET is one of
 Options
   --json                ask for JSON instead of text
   --yes                 confirm a command that changes the node (kill,
-                        join, leave, drain, undrain)
+                        join, leave, down, drain, undrain)
   --timeout DURATION    how long to wait for the reply (default 60s)
   --help, --version
 `troupectl help` lists the node's commands. `attach` opens an interactive

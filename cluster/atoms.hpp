@@ -10,6 +10,8 @@ using flush_atom = caf::atom_constant<caf::atom("tr_flush")>;
 using inbound_atom = caf::atom_constant<caf::atom("tr_inbound")>;
 using reader_end_atom = caf::atom_constant<caf::atom("tr_rdend")>;
 using exit_wait_atom = caf::atom_constant<caf::atom("tr_exitw")>;
+/// Transport: is the handshake on this connection over yet?
+using handshake_due_atom = caf::atom_constant<caf::atom("tr_hsdue")>;
 using router_up_atom = caf::atom_constant<caf::atom("tr_rtrup")>;
 using peer_frame_atom = caf::atom_constant<caf::atom("tr_pframe")>;
 using peer_up_atom = caf::atom_constant<caf::atom("tr_peerup")>;

@@ -234,6 +234,20 @@ public:
       "(watch: members, transfers)");
   }
 
+  console_reply down(const console_call& call) const {
+    if (call.args.size() != 1) {
+      return console_reply::failure("usage: down <node name or id> --yes");
+    }
+    if (auto err = client().down(call.args[0])) {
+      return failed("down", err);
+    }
+    return console_reply::success(fmt::format(
+      "{} is down: the leader removes it and its partitions go to the "
+      "others; if it still runs, it rejoins as a new incarnation (watch: "
+      "members)",
+      call.args[0]));
+  }
+
   console_reply drain(bool on) const {
     if (auto err = client().drain(on)) {
       return failed(on ? "drain" : "undrain", err);
@@ -329,6 +343,13 @@ caf::error add_cluster_commands(actors::console_registry& registry,
      .destructive = true,
      .max_args = 0,
      .handler = cmd(&commands::leave)},
+    {.name = "down",
+     .usage = "<node>",
+     .summary = "marks an unreachable member down (what cluster.down_after "
+                "does by itself)",
+     .destructive = true,
+     .max_args = 1,
+     .handler = cmd(&commands::down)},
     {.name = "drain",
      .usage = "",
      .summary = "stays a member but asks for no routed traffic",

@@ -1,5 +1,5 @@
 // The cluster layer's console commands: members, ring, services,
-// transfers, join, leave, drain, undrain, send.
+// transfers, join, leave, down, drain, undrain, send.
 #pragma once
 
 #include "actors/console.hpp"

@@ -48,6 +48,16 @@ public:
     return used_ - at_;
   }
 
+  /// The largest frame accepted.
+  std::size_t limit() const {
+    return max_frame_bytes_;
+  }
+
+  /// Changes the largest frame accepted from the next frame on.
+  void set_limit(std::size_t max_frame_bytes) {
+    max_frame_bytes_ = max_frame_bytes;
+  }
+
   /// The bytes not yet handed out; the inbox is left empty.
   std::vector<char> take_pending();
 

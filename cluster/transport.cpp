@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include <map>
 #include <set>
@@ -43,6 +44,8 @@ struct connection {
   bool hand_over = false;
   std::shared_ptr<peer_reader> reader;
   std::uint64_t reader_key = 0;
+  // Being adopted: the protocol may refuse it before its first read.
+  bool adopting = false;
 };
 
 std::uint64_t id_of(connection_handle hdl) {
@@ -120,6 +123,15 @@ public:
     auto c = std::move(i->second);
     conns_.erase(i);
     c.link->close();
+    if (c.adopting) {
+      // Refused as it came: closed by this broker in the same turn, the
+      // scribe would never be released. The I/O thread reads the end of
+      // the shut-down socket and lets it go.
+      ::shutdown(static_cast<int>(id), SHUT_RDWR);
+      self_->trigger(hdl);
+      closing_.insert(hdl);
+      return;
+    }
     if (c.reader) {
       poller_->unwatch(c.reader_key);
       c.reader->shut_down();
@@ -135,6 +147,7 @@ public:
 
   void authenticated(std::uint64_t id) override {
     if (auto i = conns_.find(handle_of(id)); i != conns_.end()) {
+      i->second.inbox.set_limit(ctx_->settings.max_frame_bytes);
       i->second.hand_over = poller_ != nullptr;
     }
   }
@@ -144,7 +157,7 @@ private:
 
   void adopt(connection_handle hdl, std::string target) {
     auto& c
-      = conns_.try_emplace(hdl, ctx_->settings.max_frame_bytes).first->second;
+      = conns_.try_emplace(hdl, wire::max_handshake_frame_bytes).first->second;
     // The link wakes this broker to write what senders queued in a burst
     // (a weak handle: the broker owns the link).
     auto me = self_->address();
@@ -175,7 +188,10 @@ private:
       // thread reads nothing past it (see `on_data`).
       self_->trigger(hdl, 1);
     }
-    core_.adopt(id_of(hdl), std::move(target), c.link);
+    c.adopting = true;
+    if (core_.adopt(id_of(hdl), std::move(target), c.link)) {
+      c.adopting = false;
+    }
   }
 
   // The handshake is over: from here on a reader on the workers takes the
@@ -249,16 +265,16 @@ private:
       auto v = c.inbox.next();
       if (v.data == nullptr) {
         if (c.inbox.broken()) {
-          core_.refuse(id_of(hdl), fmt::format("frame of {} bytes (limit {})",
-                                               c.inbox.bad_length(),
-                                               ctx_->settings.max_frame_bytes));
+          core_.refuse(id_of(hdl),
+                       fmt::format("frame of {} bytes (limit {})",
+                                   c.inbox.bad_length(), c.inbox.limit()));
           return;
         }
         break;
       }
       core_.count_in(v.size);
-      auto f = wire::decode(
-        v.data, v.size, {.max_frame_bytes = ctx_->settings.max_frame_bytes});
+      auto f = wire::decode(v.data, v.size,
+                            {.max_frame_bytes = c.inbox.limit()});
       if (!f) {
         core_.refuse(id_of(hdl), runtime::describe(f.error()));
         return;
@@ -372,6 +388,10 @@ caf::behavior transport_state::make_behavior() {
       if (!self->exiting_) {
         self->core_.dial(target);
       }
+    },
+    [self](handshake_due_atom, std::uint64_t id) {
+      self->retrigger();
+      self->core_.handshake_due(id);
     },
     [self](router_up_atom) { self->core_.release_routes(); },
     [self](block_atom, const std::vector<std::string>& ids) {

@@ -72,18 +72,57 @@ std::string transport_core::challenge() {
   return out;
 }
 
-void transport_core::adopt(std::uint64_t id, std::string target,
+bool transport_core::adopt(std::uint64_t id, std::string target,
                            std::shared_ptr<frame_link> link) {
+  if (target.empty()
+      && pending_inbound() >= ctx_->settings.max_pending_connections) {
+    count("troupe_cluster_connections_refused_total");
+    log_->warn("event=peer.refused peer=- reason=\"{} connections are in "
+               "their handshake (cluster.max_pending_connections)\"",
+               pending_inbound());
+    link->close();
+    io_->close(id);
+    return false;
+  }
   auto& c = conns_[id];
   c.target = std::move(target);
   c.link = std::move(link);
   c.challenge = challenge();
+  c.adopted = self_->clock().now();
+  self_->clock().schedule_message(
+    c.adopted + ctx_->settings.handshake_timeout,
+    caf::actor_cast<caf::strong_actor_ptr>(self_),
+    caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
+                              handshake_due_atom::value, id));
   write_frame(c, wire::hello{.node_id = ctx_->node_id,
                              .name = ctx_->name,
                              .address = ctx_->advertised,
                              .incarnation = ctx_->incarnation,
                              .challenge = c.challenge,
                              .cluster = ctx_->settings.name});
+  return true;
+}
+
+std::size_t transport_core::pending_inbound() const {
+  std::size_t n = 0;
+  for (const auto& [id, c] : conns_) {
+    n += !c.verified && !c.outbound() ? 1 : 0;
+  }
+  return n;
+}
+
+void transport_core::handshake_due(std::uint64_t id) {
+  auto i = conns_.find(id);
+  // The id may have been reused by a younger connection: its own message
+  // comes later.
+  if (i == conns_.end() || i->second.verified
+      || self_->clock().now() - i->second.adopted
+           < ctx_->settings.handshake_timeout) {
+    return;
+  }
+  count("troupe_cluster_handshake_timeouts_total");
+  drop(id, fmt::format("no handshake within {} ms",
+                       ctx_->settings.handshake_timeout.count()));
 }
 
 void transport_core::close_connection(std::uint64_t id, connection& c) {
@@ -226,9 +265,37 @@ void transport_core::on_hello(std::uint64_t id, connection& c, wire::hello h) {
     drop(id, "");
     return;
   }
-  auto mac = auth_mac(ctx_->key, h.challenge, ctx_->node_id);
+  if (h.challenge.size() != wire::challenge_bytes) {
+    drop(id, fmt::format("challenge of {} bytes (expected {})",
+                         h.challenge.size(), wire::challenge_bytes));
+    return;
+  }
   c.peer = std::move(h);
-  write_frame(c, wire::auth{.mac = mac});
+  if (c.outbound()) {
+    // The side that dialled proves first.
+    write_frame(c,
+                wire::auth{.mac = handshake_proof(ctx_->key, transcript_of(c),
+                                                  handshake_role::initiator)});
+  }
+}
+
+// Both hellos, as both sides see them: the side that dialled is the
+// initiator.
+handshake_transcript transport_core::transcript_of(const connection& c) const {
+  handshake_transcript t{.cluster = ctx_->settings.name,
+                         .protocol = wire::protocol_version};
+  if (c.outbound()) {
+    t.initiator_id = ctx_->node_id;
+    t.initiator_challenge = c.challenge;
+    t.responder_id = c.peer->node_id;
+    t.responder_challenge = c.peer->challenge;
+  } else {
+    t.initiator_id = c.peer->node_id;
+    t.initiator_challenge = c.peer->challenge;
+    t.responder_id = ctx_->node_id;
+    t.responder_challenge = c.challenge;
+  }
+  return t;
 }
 
 void transport_core::on_auth(std::uint64_t id, connection& c,
@@ -237,15 +304,25 @@ void transport_core::on_auth(std::uint64_t id, connection& c,
     drop(id, "unexpected auth");
     return;
   }
-  auto expected = auth_mac(ctx_->key, c.challenge, c.peer->node_id);
-  if (a.mac.size() != expected.size()
-      || sodium_memcmp(expected.data(), a.mac.data(), expected.size()) != 0) {
+  auto t = transcript_of(c);
+  auto theirs = c.outbound() ? handshake_role::responder
+                             : handshake_role::initiator;
+  if (!handshake_verify(ctx_->key, t, theirs, a.mac)) {
     count("troupe_cluster_auth_failures_total");
     log_->error("event=peer.auth_failed peer={} address={}", c.peer->name,
                 runtime::to_string(c.peer->address));
     drop(id, "");
     return;
   }
+  if (!c.outbound()) {
+    // The initiator has proved itself: now this side does.
+    write_frame(c, wire::auth{.mac = handshake_proof(
+                                ctx_->key, t, handshake_role::responder)});
+  }
+  established(id, c);
+}
+
+void transport_core::established(std::uint64_t id, connection& c) {
   c.verified = true;
   if (!c.target.empty()) {
     dialling_.erase(c.target);
@@ -335,24 +412,6 @@ void transport_core::close_links() {
     }
     c.link->close();
   }
-}
-
-std::string derive_key(const std::string& secret) {
-  std::string key(crypto_auth_KEYBYTES, '\0');
-  crypto_generichash(reinterpret_cast<unsigned char*>(key.data()), key.size(),
-                     reinterpret_cast<const unsigned char*>(secret.data()),
-                     secret.size(), nullptr, 0);
-  return key;
-}
-
-std::string auth_mac(const std::string& key, const std::string& challenge,
-                     const std::string& node_id) {
-  std::string input = challenge + node_id;
-  std::string mac(crypto_auth_BYTES, '\0');
-  crypto_auth(reinterpret_cast<unsigned char*>(mac.data()),
-              reinterpret_cast<const unsigned char*>(input.data()),
-              input.size(), reinterpret_cast<const unsigned char*>(key.data()));
-  return mac;
 }
 
 } // namespace troupe::cluster

@@ -4,6 +4,7 @@
 
 #include "cluster/context.hpp"
 #include "cluster/frame_link.hpp"
+#include "cluster/handshake.hpp"
 #include "cluster/wire/codec.hpp"
 
 #include <cstdint>
@@ -49,23 +50,36 @@ public:
 /// The protocol of the cluster transport, run by the actor that owns the
 /// connections (see `spawn_transport` for the protocol).
 ///
-/// Both sides send `hello` (identity, cluster name, a random challenge);
-/// each answers the other's challenge with `auth`. Until the peer's `auth`
-/// verifies, any other frame drops the connection. One connection per pair
-/// of nodes: when both connect at once, the one opened by the lower node id
-/// stays. The core tells `owner` `(peer_up_atom, hello)`, `(peer_down_atom,
-/// node_id, bool goodbye)` and `(peer_frame_atom, node_id, frame)`; payloads
-/// go to their kind's handler and routing frames to the router (held, in
-/// order, while none runs).
+/// Both sides send `hello` (identity, cluster name, a random challenge).
+/// The side that dialled then proves that it knows the cluster's secret
+/// (`auth`: see `handshake_proof`, which covers both hellos, the roles, the
+/// cluster and the protocol version); the side that accepted verifies that
+/// proof before it sends its own, so it answers nobody who has not proved
+/// anything. Until the peer's proof verifies, any other frame drops the
+/// connection, and so does a handshake not over within
+/// `cluster.handshake_timeout`; at most `cluster.max_pending_connections`
+/// accepted connections may be in their handshake at once. One connection
+/// per pair of nodes: when both connect at once, the one opened by the
+/// lower node id stays. The core tells `owner` `(peer_up_atom, hello)`,
+/// `(peer_down_atom, node_id, bool goodbye)` and `(peer_frame_atom, node_id,
+/// frame)`; payloads go to their kind's handler and routing frames to the
+/// router (held, in order, while none runs).
 class transport_core {
 public:
   transport_core(caf::local_actor* self, context_ptr ctx, caf::actor owner,
                  transport_io& io);
 
   /// A new connection (`target`: the address dialled, empty for one
-  /// accepted); sends this node's hello on `link`.
-  void adopt(std::uint64_t id, std::string target,
+  /// accepted); sends this node's hello on `link`, and sends the owning
+  /// actor `(handshake_due_atom, id)` when the handshake's time is up.
+  /// False: refused (too many connections in their handshake), and
+  /// already closed through `io`.
+  bool adopt(std::uint64_t id, std::string target,
              std::shared_ptr<frame_link> link);
+
+  /// The handshake's time on `id` may be up: drops the connection if its
+  /// peer has not proved itself.
+  void handshake_due(std::uint64_t id);
 
   /// A frame that arrived on `id`. `counted`: a routing frame that a reader
   /// counted in `context::routes_via_transport`.
@@ -128,7 +142,8 @@ public:
 
 private:
   struct connection {
-    std::string challenge;           // ours, for the peer to answer
+    std::string challenge; // ours, for the peer to answer
+    caf::actor_clock::time_point adopted{};
     std::optional<wire::hello> peer; // the peer's hello, once received
     bool verified = false;           // the peer answered our challenge
     bool goodbye = false;            // the peer said it is leaving
@@ -155,6 +170,9 @@ private:
   void close_connection(std::uint64_t id, connection& c);
   void on_hello(std::uint64_t id, connection& c, wire::hello h);
   void on_auth(std::uint64_t id, connection& c, const wire::auth& a);
+  void established(std::uint64_t id, connection& c);
+  handshake_transcript transcript_of(const connection& c) const;
+  std::size_t pending_inbound() const;
   void deliver_route(const std::string& from, wire::route r, bool counted);
   void handed_on(bool counted);
 
@@ -180,12 +198,5 @@ private:
   };
   std::vector<waiting_route> waiting_routes_;
 };
-
-/// The MAC that proves knowledge of `key` for `challenge` and `node_id`.
-std::string auth_mac(const std::string& key, const std::string& challenge,
-                     const std::string& node_id);
-
-/// Derives the 32-byte key from a secret's text.
-std::string derive_key(const std::string& secret);
 
 } // namespace troupe::cluster

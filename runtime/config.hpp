@@ -69,6 +69,12 @@ struct cluster_config {
     std::chrono::milliseconds{5000}};
   /// Largest frame accepted from a peer.
   std::uint64_t max_frame_bytes = 4 * 1024 * 1024;
+  /// A connection whose peer has not proved itself within this time is
+  /// closed.
+  std::chrono::milliseconds handshake_timeout{5000};
+  /// Accepted connections still in their handshake at once; more are
+  /// closed as they come.
+  std::uint32_t max_pending_connections = 64;
   /// Partitions of a new cluster's ring (a power of two up to 16,384);
   /// fixed once the cluster has a ring.
   std::uint32_t ring_size = 64;

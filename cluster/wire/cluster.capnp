@@ -102,6 +102,10 @@ struct Hello {
 
 # The answer to the peer's challenge: HMAC-SHA-512-256 keyed with the shared
 # cluster secret over the peer's challenge and the sender's node id.
+# The proof that the sender knows the cluster's secret: an HMAC over both
+# hellos' node ids and challenges, the cluster, the protocol version and
+# the sender's role. The side that dialled sends its proof first; the
+# side that accepted answers with its own only after verifying it.
 struct Auth {
   mac @0 :Data;
 }

@@ -19,10 +19,16 @@
 namespace troupe::cluster::wire {
 
 /// The major protocol version (see the evolution rules in cluster.capnp).
-inline constexpr std::uint16_t protocol_version = 1;
+/// 2: the handshake's proofs cover the whole exchange, and the side that
+/// dialled proves first.
+inline constexpr std::uint16_t protocol_version = 2;
 
 /// Bytes of a challenge and of its answer.
 inline constexpr std::size_t challenge_bytes = 32;
+
+/// Largest frame accepted before the peer has proved itself (a hello or
+/// an auth is a few hundred bytes).
+inline constexpr std::size_t max_handshake_frame_bytes = 4096;
 
 /// Bounds applied while decoding.
 struct limits {

@@ -3,7 +3,9 @@
 #include "tests/testkit/cluster_harness.hpp"
 
 #include "cluster/atoms.hpp"
+#include "cluster/console_commands.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/handshake.hpp"
 #include "cluster/transport.hpp"
 #include "cluster/wire/codec.hpp"
 #include "supervision/supervisor_client.hpp"
@@ -307,23 +309,36 @@ TEST_CASE("after the handshake a peer's frames are read by the scheduler's "
   auto* h = std::get_if<tc::wire::hello>(&*hello);
   REQUIRE(h != nullptr);
   const std::string me = "0123456789abcdef0123456789abcdef";
+  const std::string mine(tc::wire::challenge_bytes, 'c');
   p.send(framed(tc::wire::hello{.node_id = me,
                                 .name = "raw@127.0.0.1",
                                 .address = {.host = "127.0.0.1", .port = 1},
                                 .incarnation = 1,
-                                .challenge = std::string(32, 'c'),
+                                .challenge = mine,
                                 .cluster = ctx->settings.name}));
-  auto answer = read_frame(p.fd);
-  REQUIRE_FALSE(answer.empty());
-  // The proof and two payloads in one write: the payloads come in the
-  // same read as the handshake's last frame.
-  auto bytes
-    = framed(tc::wire::auth{.mac = tc::auth_mac(ctx->key, h->challenge, me)});
+  // The side that dialled proves first: the proof and two payloads in one
+  // write, so the payloads come in the same read as the handshake's frame.
+  tc::handshake_transcript t{.cluster = ctx->settings.name,
+                             .protocol = tc::wire::protocol_version,
+                             .initiator_id = me,
+                             .responder_id = h->node_id,
+                             .initiator_challenge = mine,
+                             .responder_challenge = h->challenge};
+  auto bytes = framed(tc::wire::auth{
+    .mac = tc::handshake_proof(ctx->key, t, tc::handshake_role::initiator)});
   for (const char* text : {"one", "two"}) {
     auto more = framed(tc::wire::payload{.kind = "test.raw", .data = text});
     bytes.insert(bytes.end(), more.begin(), more.end());
   }
   p.send(bytes);
+  // Then the node proves itself.
+  auto answer = read_frame(p.fd);
+  auto proof = tc::wire::decode(answer.data(), answer.size());
+  REQUIRE(proof);
+  auto* a = std::get_if<tc::wire::auth>(&*proof);
+  REQUIRE(a != nullptr);
+  CHECK(
+    tc::handshake_verify(ctx->key, t, tc::handshake_role::responder, a->mac));
   std::vector<std::string> got;
   bool timed_out = false;
   while (got.size() < 3 && !timed_out) {
@@ -349,6 +364,118 @@ TEST_CASE("after the handshake a peer's frames are read by the scheduler's "
              != std::string::npos;
     },
     deadline));
+  CHECK(c.wait_converged(deadline));
+}
+
+// Reads frames until the node closes the connection; what came before.
+std::vector<tc::wire::frame> frames_until_closed(int fd) {
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::vector<tc::wire::frame> out;
+  for (;;) {
+    auto body = read_frame(fd);
+    if (body.empty()) {
+      return out;
+    }
+    auto f = tc::wire::decode(body.data(), body.size());
+    REQUIRE(f);
+    out.push_back(std::move(*f));
+  }
+}
+
+tc::wire::hello hello_as(const std::string& node_id, std::string challenge,
+                         const std::string& cluster) {
+  return {.node_id = node_id,
+          .name = "raw@127.0.0.1",
+          .address = {.host = "127.0.0.1", .port = 1},
+          .incarnation = 1,
+          .challenge = std::move(challenge),
+          .cluster = cluster};
+}
+
+TEST_CASE("the handshake cannot be reflected: a node that accepted a "
+          "connection proves nothing before its peer has") {
+  tk::cluster_harness c{{.nodes = 2}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  auto cluster = c.at(0).cluster().context()->settings.name;
+  // To node 0, claiming to be node 1.
+  raw_peer to_a{c.at(0).listen_port()};
+  auto first = read_frame(to_a.fd);
+  auto ha = tc::wire::decode(first.data(), first.size());
+  REQUIRE(ha);
+  auto a_challenge = std::get<tc::wire::hello>(*ha).challenge;
+  to_a.send(framed(hello_as(
+    c.node_id(1), std::string(tc::wire::challenge_bytes, 'x'), cluster)));
+  // To node 1 with node 0's challenge, hoping for an answer to forward.
+  raw_peer to_b{c.at(1).listen_port()};
+  to_b.send(
+    framed(hello_as("ffffffffffffffffffffffffffffffff", a_challenge, cluster)));
+  // A frame before authentication: node 1 closes the connection, after
+  // whatever it had to say.
+  to_b.send(framed(tc::wire::heartbeat{.sequence = 1}));
+  std::string forwarded(32, '\0');
+  for (auto& f : frames_until_closed(to_b.fd)) {
+    if (auto* a = std::get_if<tc::wire::auth>(&f)) {
+      forwarded = a->mac; // the old protocol's mistake: it answered
+    }
+  }
+  to_a.send(framed(tc::wire::auth{.mac = forwarded}));
+  to_a.send(framed(tc::wire::payload{.kind = "test.raw", .data = "forged"}));
+  // Node 0 refuses the proof and closes: nothing was accepted as node 1.
+  auto seen = frames_until_closed(to_a.fd);
+  CHECK(seen.empty());
+  CHECK(c.wait_for(
+    [&] {
+      return log_of(c, 0).find("event=peer.auth_failed") != std::string::npos;
+    },
+    deadline));
+  CHECK(c.wait_converged(deadline));
+}
+
+TEST_CASE("a connection that does not finish its handshake in time, or "
+          "sends a large frame before it, is closed; connections in their "
+          "handshake are capped") {
+  auto settings = tk::fast_cluster_settings();
+  settings.handshake_timeout = 1s;
+  settings.max_pending_connections = 2;
+  tk::cluster_harness c{{.nodes = 2, .cluster = settings}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  auto port = c.at(0).listen_port();
+  {
+    raw_peer silent{port}; // says nothing at all
+    auto frames = frames_until_closed(silent.fd);
+    REQUIRE(frames.size() == 1);
+    CHECK(std::holds_alternative<tc::wire::hello>(frames[0]));
+  }
+  CHECK(c.wait_for(
+    [&] {
+      return log_of(c, 0).find("no handshake within 1000 ms")
+             != std::string::npos;
+    },
+    deadline));
+  {
+    raw_peer big{port}; // a frame over the handshake's limit
+    big.send(framed(std::vector<std::uint8_t>(100),
+                    tc::wire::max_handshake_frame_bytes + 1));
+    CHECK(big.closed_by_node());
+  }
+  {
+    raw_peer one{port};
+    raw_peer two{port};
+    REQUIRE_FALSE(read_frame(one.fd).empty());
+    REQUIRE_FALSE(read_frame(two.fd).empty());
+    raw_peer three{port}; // refused: two are in their handshake
+    CHECK(frames_until_closed(three.fd).empty());
+  }
+  CHECK(c.wait_for(
+    [&] {
+      return log_of(c, 0).find("cluster.max_pending_connections")
+             != std::string::npos;
+    },
+    deadline));
+  // The nodes carry on together.
   CHECK(c.wait_converged(deadline));
 }
 
@@ -465,3 +592,33 @@ TEST_CASE("services and draining are gossiped; subscribers get member "
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("with cluster.down_after off, the console's down marks an "
+          "unreachable member down") {
+  auto settings = tk::fast_cluster_settings();
+  settings.down_after = std::nullopt;
+  tk::cluster_harness c{{.nodes = 3, .cluster = settings}};
+  REQUIRE_FALSE(c.start_all());
+  REQUIRE(c.wait_converged(deadline));
+  troupe::actors::console_registry reg;
+  REQUIRE_FALSE(tc::add_cluster_commands(reg, c.at(0).system(),
+                                         c.at(0).cluster().context(), nullptr));
+  c.crash(2);
+  REQUIRE(c.wait_for([&] { return c.unreachable_seen_by(0, 2); }, deadline));
+  auto unconfirmed = reg.run({"down", c.node_id(2)}, false, false);
+  CHECK_FALSE(unconfirmed.ok);
+  CHECK(unconfirmed.text.find("--yes") != std::string::npos);
+  auto unknown = reg.run({"down", "nobody@nowhere"}, false, true);
+  CHECK_FALSE(unknown.ok);
+  CHECK(unknown.text.find("nobody@nowhere") != std::string::npos);
+  CHECK(c.status_seen_by(1, 2) == "up"); // unreachable, not down
+  auto done = reg.run({"down", c.node_id(2)}, false, true);
+  CHECK_MESSAGE(done.ok, done.text);
+  CHECK(c.wait_for(
+    [&] {
+      auto s = c.status_seen_by(1, 2);
+      return s == "down" || s == "removed";
+    },
+    deadline));
+  CHECK(c.wait_for([&] { return c.converged(); }, deadline));
+}

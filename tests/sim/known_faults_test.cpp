@@ -10,12 +10,13 @@ namespace sim = troupe::testkit::sim;
 
 namespace {
 
-// Runs the scenario `no_crash` (nothing may be lost) with a seed and
-// schedule, and fails with the run's failure.
-void replay(std::uint64_t seed, const char* schedule) {
+// Runs a scenario (by default `no_crash`: nothing may be lost) with a seed
+// and schedule, and fails with the run's failure.
+void replay(std::uint64_t seed, const char* schedule,
+            const sim::scenario& s = sim::no_crash_scenario()) {
   auto parsed = sim::parse_schedule(schedule);
   REQUIRE(parsed);
-  auto r = sim::run(sim::no_crash_scenario(), seed, *parsed);
+  auto r = sim::run(s, seed, *parsed);
   CHECK_MESSAGE(r.ok(), r.failure << "\n  replay: " << r.replay());
 }
 
@@ -42,7 +43,29 @@ TEST_CASE("an isolated node's names lose appends made on the majority "
 }
 
 TEST_CASE("a one-way cut loses acknowledged appends" * doctest::should_fail()) {
-  replay(16, "cut(3>1)@17518ms+2882ms");
+  replay(12, "cut(4>1)@0s+3160ms");
+}
+
+// The swarm's known failure: cluster_faults, seed 330 (see
+// known_failures() in scenarios.cpp).
+TEST_CASE("a fallback that exported a partition to its owner activates its "
+          "names again when the owner freezes: two activations"
+          * doctest::should_fail()) {
+  replay(330, "reset(3-0)@11085ms;freeze(0)@14625ms+4974ms",
+         sim::cluster_faults_scenario());
+}
+
+TEST_CASE("the swarm's known failures are seeds of CI scenarios") {
+  for (const auto& k : sim::known_failures()) {
+    bool in_ci = false;
+    for (const auto& sc : sim::all_scenarios()) {
+      in_ci = in_ci || (sc.name == k.scenario && sc.in_ci);
+    }
+    CHECK_MESSAGE(in_ci, k.scenario);
+    CHECK(sim::find_known_failure(k.scenario, k.seed) == &k);
+    CHECK_FALSE(k.why.empty());
+  }
+  CHECK(sim::find_known_failure("cluster_faults", 1) == nullptr);
 }
 
 TEST_SUITE_END();

@@ -73,4 +73,24 @@ std::vector<named_scenario> all_scenarios() {
           {"no_crash", &no_crash_scenario, false}};
 }
 
+const std::vector<known_failure>& known_failures() {
+  static const std::vector<known_failure> list{
+    {"cluster_faults", 330,
+     "a fallback that has exported a partition to its returning owner "
+     "activates the names afresh when the owner freezes again, and the "
+     "owner activates them too (two activations until the retried "
+     "hand-back lands)"}};
+  return list;
+}
+
+const known_failure* find_known_failure(const std::string& scenario,
+                                        std::uint64_t seed) {
+  for (const auto& k : known_failures()) {
+    if (k.scenario == scenario && k.seed == seed) {
+      return &k;
+    }
+  }
+  return nullptr;
+}
+
 } // namespace troupe::testkit::sim

@@ -84,13 +84,16 @@ public:
     site_.net->close(id, *site_.now);
   }
 
-  void authenticated(std::uint64_t) override {
-    // The same actor keeps reading.
+  void authenticated(std::uint64_t id) override {
+    // The same actor keeps reading, now frames of any size.
+    if (auto i = inboxes_.find(id); i != inboxes_.end()) {
+      i->second.set_limit(ctx_->settings.max_frame_bytes);
+    }
   }
 
 private:
   void adopt(network::end_id end, std::string target) {
-    inboxes_.try_emplace(end, ctx_->settings.max_frame_bytes);
+    inboxes_.try_emplace(end, cluster::wire::max_handshake_frame_bytes);
     core_.adopt(end, std::move(target),
                 std::make_shared<sim_link>(site_.net, site_.now, end));
   }
@@ -105,15 +108,15 @@ private:
       auto v = i->second.next();
       if (v.data == nullptr) {
         if (i->second.broken()) {
-          core_.refuse(end, fmt::format("frame of {} bytes (limit {})",
-                                        i->second.bad_length(),
-                                        ctx_->settings.max_frame_bytes));
+          core_.refuse(end,
+                       fmt::format("frame of {} bytes (limit {})",
+                                   i->second.bad_length(), i->second.limit()));
         }
         return;
       }
       core_.count_in(v.size);
-      auto f = cluster::wire::decode(
-        v.data, v.size, {.max_frame_bytes = ctx_->settings.max_frame_bytes});
+      auto f = cluster::wire::decode(v.data, v.size,
+                                     {.max_frame_bytes = i->second.limit()});
       if (!f) {
         core_.refuse(end, runtime::describe(f.error()));
         return;
@@ -161,6 +164,9 @@ caf::behavior sim_transport_state::make_behavior() {
     },
     [self](cluster::connect_atom, const std::string& target) {
       self->core_.dial(target);
+    },
+    [self](cluster::handshake_due_atom, std::uint64_t id) {
+      self->core_.handshake_due(id);
     },
     [self](cluster::router_up_atom) { self->core_.release_routes(); },
     [self](cluster::block_atom, const std::vector<std::string>& ids) {
