@@ -205,13 +205,34 @@ caf::error cluster_client::drain(bool on) {
   return ask_done(*sys_, timeout_, ctx_->membership(), drain_atom::value, on);
 }
 
+namespace {
+
+// What every node's decoder takes as a service name or a payload kind.
+caf::error check_label(const char* what, const std::string& text) {
+  auto max = wire::limits{}.max_text;
+  if (text.empty() || text.size() > max) {
+    return caf::make_error(errc::invalid_settings,
+                           fmt::format("a {} of {} bytes (1 to {} allowed)",
+                                       what, text.size(), max));
+  }
+  return {};
+}
+
+} // namespace
+
 caf::error cluster_client::service(const std::string& name, bool up) {
+  if (auto err = check_label("service name", name)) {
+    return err;
+  }
   return ask_done(*sys_, timeout_, ctx_->membership(), service_atom::value,
                   name, up);
 }
 
 caf::error cluster_client::service(const std::string& name,
                                    health_check check) {
+  if (auto err = check_label("service name", name)) {
+    return err;
+  }
   return ask_done(*sys_, timeout_, ctx_->membership(), service_atom::value,
                   name, std::move(check));
 }
@@ -223,9 +244,19 @@ caf::error cluster_client::subscribe(const caf::actor& who) {
 
 caf::error cluster_client::send_payload(const std::string& node_id,
                                         std::string kind, std::string data) {
-  if (!send_frame(*ctx_, node_id,
-                  wire::frame{wire::payload{.kind = std::move(kind),
-                                            .data = std::move(data)}})) {
+  if (auto err = check_label("payload kind", kind)) {
+    return err;
+  }
+  auto size = data.size();
+  auto bytes = wire::encode(wire::frame{
+    wire::payload{.kind = std::move(kind), .data = std::move(data)}});
+  if (bytes.size() > ctx_->settings.max_frame_bytes) {
+    return caf::make_error(
+      errc::invalid_settings,
+      fmt::format("a payload of {} bytes is over cluster.max_frame_bytes ({})",
+                  size, ctx_->settings.max_frame_bytes));
+  }
+  if (!ctx_->links.send(node_id, bytes.data(), bytes.size())) {
     return caf::make_error(errc::peer_unreachable,
                            "not connected to " + node_id);
   }

@@ -56,7 +56,8 @@ public:
   caf::error down(const std::string& who);
   /// Tells the cluster this node does (not) want traffic.
   caf::error drain(bool on);
-  /// Announces a service of this node as up or down.
+  /// Announces a service of this node as up or down. A name is 1 to 255
+  /// bytes (`errc::invalid_settings` otherwise: every node reads it).
   caf::error service(const std::string& name, bool up);
   /// Announces a service whose state `check` decides (see `health_check`).
   caf::error service(const std::string& name, health_check check);
@@ -70,7 +71,9 @@ public:
 
   /// Sends bytes to the payload handler `kind` on node `node_id`, over the
   /// authenticated connection to it, written from the calling thread (in
-  /// order). `errc::peer_unreachable` when not connected to that node.
+  /// order). `errc::peer_unreachable` when not connected to that node;
+  /// `errc::invalid_settings` for a kind not of 1 to 255 bytes or a frame
+  /// over `cluster.max_frame_bytes` (nothing is sent).
   caf::error send_payload(const std::string& node_id, std::string kind,
                           std::string data);
 

@@ -284,13 +284,18 @@ private:
     if (m == nullptr || m->status < member_status::down || leaving_) {
       return;
     }
-    incarnation_ = m->incarnation + 1;
-    member again = *m;
+    rejoin(*m);
+  }
+
+  // Comes back as a new incarnation, joining.
+  void rejoin(member again) {
+    auto was = again.status;
+    incarnation_ = again.incarnation + 1;
     again.incarnation = incarnation_;
     again.status = member_status::joining;
     again.announcement = {};
     log_->warn("event=member.rejoin node={} was={} incarnation={}", ctx_->name,
-               to_string(m->status), incarnation_);
+               to_string(was), incarnation_);
     g_.state.add(again, me());
     g_.seen = {me()};
     announce();
@@ -731,6 +736,20 @@ caf::behavior membership_state::make_behavior() {
       if (!ep || ep->port == 0) {
         return caf::make_error(errc::invalid_settings,
                                "expected host:port, got \"" + target + "\"");
+      }
+      if (self->leaving_) {
+        // A node that has left joins again as a new incarnation; one still
+        // handing off finishes its leave first.
+        const auto* m = self->g_.state.find(self->me());
+        if (m != nullptr && m->status == member_status::leaving) {
+          return caf::make_error(errc::protocol_violation,
+                                 "this node is still leaving (handing off); "
+                                 "join once it has left");
+        }
+        self->leaving_ = false;
+        if (m != nullptr) {
+          self->rejoin(*m);
+        }
       }
       self->self_->send(self->ctx_->transport(), connect_atom::value,
                         runtime::to_string(*ep));

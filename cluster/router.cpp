@@ -335,10 +335,13 @@ private:
     ctx_->names->hold(t.partition);
     for (auto i = dormant_.begin(); i != dormant_.end();) {
       if (view_.current.partition_of_name(i->first) == t.partition) {
-        t.items.push_back({.epoch = t.epoch,
-                           .partition = t.partition,
-                           .name = i->first,
-                           .state = std::move(i->second)});
+        wire::handoff_item item{.epoch = t.epoch,
+                                .partition = t.partition,
+                                .name = i->first,
+                                .state = std::move(i->second)};
+        if (fits(item)) {
+          t.items.push_back(std::move(item));
+        }
         i = dormant_.erase(i);
       } else {
         ++i;
@@ -356,11 +359,12 @@ private:
                        return;
                      }
                      auto& tr = i->second;
-                     if (ok) {
-                       tr.items.push_back({.epoch = tr.epoch,
-                                           .partition = p,
-                                           .name = name,
-                                           .state = std::move(state)});
+                     wire::handoff_item item{.epoch = tr.epoch,
+                                             .partition = p,
+                                             .name = name,
+                                             .state = std::move(state)};
+                     if (ok && fits(item)) {
+                       tr.items.push_back(std::move(item));
                      }
                      if (--tr.exporting == 0) {
                        finish_export(tr);
@@ -371,6 +375,22 @@ private:
     if (t.exporting == 0) {
       finish_export(t);
     }
+  }
+
+  // Whether a handoff item fits in one frame. One that does not cannot
+  // move (sent, its receiver would drop the connection and everything
+  // queued on it, again at every retry): it is left out with an error that
+  // names the actor and the limit, and the new owner starts it afresh.
+  bool fits(const wire::handoff_item& item) {
+    auto size = wire::encode(wire::frame{wire::route{item}}).size();
+    if (size <= ctx_->settings.max_frame_bytes) {
+      return true;
+    }
+    log_->error("event=handoff.state_too_large name={} bytes={} limit={} "
+                "(cluster.max_frame_bytes): the state is not handed off",
+                item.name, item.state.size(), ctx_->settings.max_frame_bytes);
+    count("troupe_cluster_handoff_states_too_large_total", states_too_large_);
+    return false;
   }
 
   // Asks `name`'s activation for its state, then stops it.
@@ -696,9 +716,9 @@ private:
 
   void send_error(const wire::routed& r, const caf::error& err) {
     if (!r.origin.empty() && r.request_id != 0) {
-      send_route(r.origin,
-                 {wire::route_reply{.request_id = r.request_id,
-                                    .error = self_->system().render(err)}});
+      send_route(r.origin, {wire::route_reply{.request_id = r.request_id,
+                                              .error = wire::bounded_text(
+                                                self_->system().render(err))}});
     }
   }
 
@@ -713,11 +733,29 @@ private:
       [ctx, origin, id, router](caf::event_based_actor* r) {
         r->monitor(router);
         r->set_down_handler([r](caf::down_msg&) { r->quit(); });
+        // The reply as the requester's node can take it: an error text
+        // cut to what its decoder reads, and a reply too large for one
+        // frame turned into an error (sent as it is, the requester's node
+        // would drop the connection and everything queued on it).
         auto answer = [ctx, origin, id, r](wire::route_reply reply) {
           reply.request_id = id;
-          send_frame(*ctx, origin, wire::frame{wire::route{std::move(reply)}});
+          reply.error = wire::bounded_text(std::move(reply.error));
+          auto size = reply.message.size();
+          auto bytes = wire::encode(wire::frame{wire::route{std::move(reply)}});
+          if (bytes.size() > ctx->settings.max_frame_bytes) {
+            bytes = wire::encode(wire::frame{wire::route{wire::route_reply{
+              .request_id = id,
+              .error = fmt::format("a reply of {} bytes is over "
+                                   "cluster.max_frame_bytes ({})",
+                                   size, ctx->settings.max_frame_bytes)}}});
+          }
+          ctx->links.send(origin, bytes.data(), bytes.size());
           r->quit();
         };
+        // An error the actor answers with comes as an error message.
+        r->set_error_handler([answer, r](caf::error& err) {
+          answer({.error = r->system().render(err)});
+        });
         r->set_default_handler(
           [answer, r](caf::scheduled_actor*,
                       caf::message_view& x) -> caf::result<caf::message> {
@@ -894,6 +932,7 @@ private:
            std::tuple<std::string, std::uint64_t, clock_type::time_point>>
     incoming_;
   std::set<std::tuple<std::string, std::uint64_t, std::uint32_t>> completed_;
+  std::uint64_t states_too_large_ = 0;
   std::map<std::string, std::string> dormant_;
   std::map<caf::actor_addr, std::string> running_;
   std::map<std::string, std::uint32_t> idle_sweeps_;

@@ -409,6 +409,20 @@ caf::behavior transport_state::make_behavior() {
 bool send_frame(context& ctx, const std::string& node_id,
                 const wire::frame& f) {
   auto bytes = wire::encode(f);
+  if (bytes.size() > ctx.settings.max_frame_bytes) {
+    // The receiver would drop the connection, and what is queued on it.
+    if (ctx.metrics != nullptr) {
+      ctx.metrics
+        ->add_counter("troupe_cluster_frames_too_large_total",
+                      "Frames not sent: over cluster.max_frame_bytes")
+        .inc();
+    }
+    ctx.log("transport")
+      ->error("event=frame.too_large peer={} kind={} bytes={} limit={}",
+              node_id, wire::kind_of(f), bytes.size(),
+              ctx.settings.max_frame_bytes);
+    return false;
+  }
   return ctx.links.send(node_id, bytes.data(), bytes.size());
 }
 

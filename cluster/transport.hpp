@@ -48,7 +48,9 @@ caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
 /// hop through the transport actor, so frames sent by one thread or actor
 /// to one peer keep their order. False when the peer is not connected (the
 /// frame is dropped, as are frames to a peer whose connection closes
-/// before they leave). A writer that finds the socket full waits up to
+/// before they leave), and for a frame over `cluster.max_frame_bytes`,
+/// which is not sent (counted and logged: its receiver would drop the
+/// connection). A writer that finds the socket full waits up to
 /// 4 × `cluster.acceptable_pause` (at least 1 s) for room; then the
 /// connection is dropped and the peer reported down.
 bool send_frame(context& ctx, const std::string& node_id, const wire::frame& f);

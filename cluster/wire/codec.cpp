@@ -508,6 +508,21 @@ std::string kind_of(const frame& f) {
   return names[f.index()];
 }
 
+std::string bounded_text(std::string text, std::size_t max) {
+  if (text.size() <= max) {
+    return text;
+  }
+  constexpr std::string_view ellipsis = "...";
+  auto keep = max > ellipsis.size() ? max - ellipsis.size() : 0;
+  // Not inside a multi-byte character: continuation bytes are 10xxxxxx.
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xc0) == 0x80) {
+    --keep;
+  }
+  text.resize(keep);
+  text += ellipsis.substr(0, std::min(ellipsis.size(), max - keep));
+  return text;
+}
+
 std::vector<std::uint8_t> encode(const frame& f) {
   // Frames are encoded one after another on a few threads: each thread
   // builds in scratch space of its own (kept zeroed by the builder), so a

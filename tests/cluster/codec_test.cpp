@@ -207,4 +207,27 @@ TEST_CASE("a frame from a newer schema with an extra field decodes; a new "
   CHECK(r.error() == tc::errc::unsupported_protocol);
 }
 
+TEST_CASE("bounded_text cuts what a receiver would refuse, never inside a "
+          "character") {
+  CHECK(tw::bounded_text("short") == "short");
+  std::string exact(255, 'a');
+  CHECK(tw::bounded_text(exact) == exact);
+  auto cut = tw::bounded_text(std::string(1000, 'b'));
+  CHECK(cut.size() == 255);
+  CHECK(cut.substr(252) == "...");
+  // "é" is two bytes: a cut that would split one keeps it whole or drops it.
+  std::string accents;
+  while (accents.size() < 300) {
+    accents += "\xc3\xa9";
+  }
+  auto kept = tw::bounded_text(accents, 10);
+  CHECK(kept == "\xc3\xa9\xc3\xa9\xc3\xa9...");
+  CHECK(kept.size() <= 10);
+  CHECK(tw::bounded_text("abcdef", 2).size() <= 2);
+  // What it gives decodes: a reply with a cut error text.
+  auto bytes = tw::encode(tw::frame{tw::route{tw::route_reply{
+    .request_id = 1, .error = tw::bounded_text(std::string(5000, 'e'))}}});
+  CHECK(tw::decode(bytes.data(), bytes.size()));
+}
+
 TEST_SUITE_END();

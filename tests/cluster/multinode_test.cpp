@@ -209,6 +209,15 @@ TEST_CASE("payloads arrive whole and in order: small ones in bursts, large "
     return out;
   };
   constexpr std::size_t count = 3000;
+  // What the receiver could not read is refused here, and nothing is sent.
+  auto sender = c.at(0).cluster();
+  CHECK(sender.send_payload(c.node_id(1), std::string(256, 'k'), "x")
+        == tc::errc::invalid_settings);
+  CHECK(
+    sender.send_payload(
+      c.node_id(1), "test.seq",
+      std::string(c.at(0).cluster().context()->settings.max_frame_bytes, 'x'))
+    == tc::errc::invalid_settings);
   for (std::size_t i = 0; i < count; ++i) {
     REQUIRE_FALSE(
       c.at(0).cluster().send_payload(c.node_id(1), "test.seq", body(i)));
@@ -547,6 +556,12 @@ TEST_CASE("services and draining are gossiped; subscribers get member "
              && saw(tc::member_event_kind::up);
     },
     deadline));
+  // Names every node could not read are refused here, before they are
+  // gossiped (they would make every peer drop the connection).
+  CHECK(alone.at(0).cluster().service("", true)
+        == troupe::cluster::errc::invalid_settings);
+  CHECK(alone.at(0).cluster().service(std::string(256, 's'), true)
+        == troupe::cluster::errc::invalid_settings);
   REQUIRE_FALSE(alone.at(0).cluster().service("kv", true));
   REQUIRE_FALSE(alone.at(0).cluster().drain(true));
   auto announced = [&] {

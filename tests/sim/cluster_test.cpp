@@ -6,6 +6,7 @@
 #include "tests/testkit/sim_scenario.hpp"
 #include "tests/testkit/sim_world.hpp"
 
+#include "cluster/errors.hpp"
 #include "runtime/errors.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -216,6 +217,142 @@ TEST_CASE("a member that leaves is removed everywhere") {
   CHECK((self == "exiting" || self == "removed"));
   w.stop(2);
   CHECK(settled(w));
+}
+
+TEST_CASE("a node that left joins again while it runs") {
+  sim::world w{{.nodes = 3, .seed = sim::seed_from_env(26)}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  REQUIRE_FALSE(w.leave(2));
+  REQUIRE(w.run_until(
+    [&] { return w.sees(0, 2, "removed") && w.sees(1, 2, "removed"); }, 30s));
+  REQUIRE_FALSE(w.join(2, 0));
+  CHECK(w.run_until(
+    [&] {
+      return w.sees(0, 2, "up") && w.sees(1, 2, "up") && w.sees(2, 2, "up");
+    },
+    60s));
+  CHECK(settled(w));
+}
+
+namespace {
+
+// Answers `get` with an error of a long text, and `(get, n)` with n bytes.
+tc::actor_kind teller_kind() {
+  return {.kind = "teller",
+          .start = [](caf::actor_system& sys, const std::string&,
+                      const std::string&) {
+            return sys.spawn([](caf::event_based_actor*) {
+              return caf::behavior{
+                [](get_atom) -> caf::result<std::string> {
+                  return caf::make_error(tc::errc::no_route,
+                                         std::string(1000, 'x'));
+                },
+                [](get_atom, std::int64_t n) {
+                  return std::string(static_cast<std::size_t>(n), 'y');
+                },
+              };
+            });
+          }};
+}
+
+} // namespace
+
+TEST_CASE("a remote request's long error text comes back cut, a reply too "
+          "large for a frame comes back as an error, and no connection "
+          "drops") {
+  troupe::runtime::cluster_config settings;
+  settings.max_frame_bytes = 65536;
+  sim::world w{{.nodes = 3,
+                .seed = sim::seed_from_env(8),
+                .cluster = settings,
+                .kinds = [](std::size_t) {
+                  return std::vector<tc::actor_kind>{teller_kind()};
+                }}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  std::size_t remote_errors = 0;
+  std::size_t remote_too_large = 0;
+  for (int k = 0; k < 4; ++k) {
+    auto name = fmt::format("teller/{}", k);
+    for (std::size_t via = 0; via < 3; ++via) {
+      auto failed = w.request<std::string>(via, name, 5s, get_atom::value);
+      REQUIRE_FALSE(failed);
+      auto text = caf::to_string(failed.error());
+      CHECK_MESSAGE(text.find("xxxxxxxxxx") != std::string::npos, text);
+      if (text.find(std::string(1000, 'x')) == std::string::npos) {
+        ++remote_errors; // cut on its way back
+        CHECK(text.size() < 400);
+      }
+      auto big = w.request<std::string>(via, name, 5s, get_atom::value,
+                                        std::int64_t{100000});
+      if (big) {
+        CHECK(big->size() == 100000); // asked on the node that runs it
+      } else {
+        auto why = caf::to_string(big.error());
+        CHECK_MESSAGE(why.find("cluster.max_frame_bytes") != std::string::npos,
+                      why);
+        ++remote_too_large;
+      }
+    }
+  }
+  CHECK(remote_errors > 0);
+  CHECK(remote_too_large > 0);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(w.counter(i, "troupe_cluster_frames_refused_total") == 0);
+  }
+  CHECK(w.converged());
+}
+
+namespace {
+
+// An actor whose exported state is 100,000 bytes.
+tc::actor_kind blob_kind() {
+  return {.kind = "blob",
+          .start = [](caf::actor_system& sys, const std::string&,
+                      const std::string&) {
+            return sys.spawn([](caf::event_based_actor*) {
+              return caf::behavior{
+                [](get_atom) { return std::int64_t{1}; },
+                [](tc::handoff_atom) { return std::string(100000, 'z'); },
+                [](tc::handoff_atom, const std::string&) {},
+              };
+            });
+          }};
+}
+
+} // namespace
+
+TEST_CASE("a state too large for a frame is not handed off: an error names "
+          "it, no connection drops, and the ring settles") {
+  troupe::runtime::cluster_config settings;
+  settings.max_frame_bytes = 65536;
+  sim::world w{{.nodes = 3,
+                .seed = sim::seed_from_env(9),
+                .cluster = settings,
+                .kinds = [](std::size_t) {
+                  return std::vector<tc::actor_kind>{blob_kind()};
+                }}};
+  REQUIRE_FALSE(w.start(0));
+  REQUIRE_FALSE(w.start(1, {0}));
+  REQUIRE(settled(w));
+  for (int k = 0; k < 16; ++k) {
+    auto name = fmt::format("blob/{}", k);
+    REQUIRE(w.request<std::int64_t>(static_cast<std::size_t>(k % 2), name, 5s,
+                                    get_atom::value));
+  }
+  REQUIRE_FALSE(w.start(2, {0}));
+  CHECK(settled(w));
+  std::uint64_t too_large = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    too_large += w.counter(i, "troupe_cluster_handoff_states_too_large_total");
+    CHECK(w.counter(i, "troupe_cluster_frames_refused_total") == 0);
+  }
+  CHECK(too_large > 0);
+  for (int k = 0; k < 16; ++k) {
+    CHECK(w.request<std::int64_t>(2, fmt::format("blob/{}", k), 5s,
+                                  get_atom::value));
+  }
 }
 
 TEST_CASE("messages for a crashed owner's names go to fallbacks") {
