@@ -155,6 +155,41 @@ caf::actor name_table::begin_export(const std::string& name) {
   return i->second.actor;
 }
 
+std::vector<std::string> name_table::recover() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::string> start;
+  for (auto& [name, e] : entries_) {
+    if (e.actor) {
+      e.exporting = false;
+      for (auto& d : e.buffer) {
+        enqueue(e.actor, std::move(d));
+      }
+      e.buffer.clear();
+    } else if (!e.buffer.empty()) {
+      start.push_back(name);
+    }
+  }
+  std::vector<std::uint32_t> held;
+  for (const auto& [p, pt] : parts_) {
+    if (pt.state == part_state::held) {
+      held.push_back(p);
+    }
+  }
+  for (auto p : held) {
+    auto pt = std::move(parts_.at(p));
+    parts_.erase(p);
+    for (auto* q : {&pt.from_previous, &pt.others}) {
+      for (auto& d : *q) {
+        auto name = d.name;
+        if (deliver_locked(p, std::move(d)) == delivery_outcome::activate) {
+          start.push_back(std::move(name));
+        }
+      }
+    }
+  }
+  return start;
+}
+
 std::vector<std::string> name_table::idle_since_last_sweep() {
   std::lock_guard<std::mutex> guard{mtx_};
   std::vector<std::string> out;

@@ -93,6 +93,12 @@ public:
   /// `activated`. Returns the actor, or an invalid handle.
   caf::actor begin_export(const std::string& name);
 
+  /// A new router takes over after one crashed: exports it had begun are
+  /// called off (those actors carry on, with what waited for them) and
+  /// held partitions are released. Returns the names that need an
+  /// activation (messages wait and no activation runs).
+  std::vector<std::string> recover();
+
   /// Names with messages since the last call (for passivation).
   std::vector<std::string> idle_since_last_sweep();
 

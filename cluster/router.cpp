@@ -11,6 +11,7 @@
 #include "cluster/transport.hpp"
 #include "cluster/wire/codec.hpp"
 #include "supervision/atoms.hpp"
+#include "supervision/supervisor.hpp"
 
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
@@ -850,6 +851,44 @@ private:
         });
   }
 
+  // The table outlives a router that crashes; the one that follows takes
+  // it over: it watches the activations left running, calls off the
+  // exports the last one had begun (those actors carry on), releases the
+  // partitions it held, stops activations that started after it died (no
+  // name leads to them: the reply to their start was lost), and then
+  // starts those that messages wait for.
+  void take_over() {
+    auto start = ctx_->names->recover();
+    for (const auto& [name, a] : ctx_->names->activations()) {
+      self_->monitor(a);
+      running_[a.address()] = name;
+    }
+    if (running_.empty() && start.empty()) {
+      return; // a first start
+    }
+    log_->warn("event=router.take_over activations={} waiting={}",
+               running_.size(), start.size());
+    auto activate_waiting = [this, start] {
+      for (const auto& name : start) {
+        activate(name);
+      }
+    };
+    self_
+      ->request(activations_, caf::infinite,
+                supervision::which_children_atom::value)
+      .then(
+        [this, activate_waiting](std::vector<supervision::child_info>& kids) {
+          for (const auto& k : kids) {
+            if (k.handle && running_.count(k.handle.address()) == 0) {
+              log_->warn("event=router.orphan_stopped actor={}", k.handle.id());
+              self_->send_exit(k.handle, caf::exit_reason::kill);
+            }
+          }
+          activate_waiting();
+        },
+        [activate_waiting](caf::error&) { activate_waiting(); });
+  }
+
   void on_down(const caf::down_msg& dm) {
     auto i = running_.find(dm.source);
     if (i == running_.end()) {
@@ -946,6 +985,7 @@ private:
 caf::behavior router_state::make_behavior() {
   self_->set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
   self_->set_default_handler(actors::unexpected_message_handler("router"));
+  take_over();
   self_->request(ctx_->membership(), caf::infinite, view_atom::value)
     .then([this](routing_view& v) { on_view(std::move(v)); });
   auto tick_every = std::min(handoff_timeout() / 4, sweep_interval());

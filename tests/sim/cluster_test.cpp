@@ -10,6 +10,7 @@
 #include "runtime/errors.hpp"
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -467,6 +468,42 @@ TEST_CASE("a leaving node hands everything off before it exits") {
   for (int k = 0; k < names; ++k) {
     CHECK(c.get(1, counter(k)) == 3);
   }
+}
+
+TEST_CASE("a router that crashes comes back watching the activations it "
+          "left: an activation that dies later is started again") {
+  counters c{3, 31};
+  REQUIRE_FALSE(c.w.start_all());
+  REQUIRE(settled(c.w));
+  for (int k = 0; k < 12; ++k) {
+    REQUIRE_FALSE(
+      c.w.send(static_cast<std::size_t>(k % 3), counter(k),
+               caf::make_message(add_atom::value, std::int64_t{1})));
+  }
+  for (int k = 0; k < 12; ++k) {
+    REQUIRE(c.get(0, counter(k)) == 1);
+  }
+  auto ctx = c.w.context(1);
+  auto before = ctx->router();
+  REQUIRE(before);
+  caf::anon_send_exit(before, caf::exit_reason::kill);
+  REQUIRE(c.w.run_until(
+    [&] { return ctx->router() && ctx->router() != before; }, 10s));
+  c.w.run_for(1s);
+  auto hosted = ctx->names->activations();
+  REQUIRE_FALSE(hosted.empty());
+  // Names hosted there still answer, with their state.
+  for (const auto& [name, a] : hosted) {
+    CHECK(c.get(0, name) == 1);
+  }
+  // One of them dies: the new router sees it, and the next message starts
+  // it again (from no state: it exported none).
+  auto [victim, actor] = *hosted.begin();
+  caf::anon_send_exit(actor, caf::exit_reason::kill);
+  c.w.run_for(1s);
+  CHECK(c.get(0, victim) == 0);
+  CHECK(c.get(2, victim) == 0);
+  CHECK(sim::at_most_one_activation(c.w) == std::nullopt);
 }
 
 TEST_CASE("idle actors are passivated and come back with their state") {
