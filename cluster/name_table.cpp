@@ -90,9 +90,15 @@ void name_table::hold(std::uint32_t p) {
 std::vector<std::string> name_table::release(std::uint32_t p) {
   std::lock_guard<std::mutex> guard{mtx_};
   std::vector<std::string> start;
+  release_locked(p, start);
+  return start;
+}
+
+void name_table::release_locked(std::uint32_t p,
+                                std::vector<std::string>& start) {
   auto i = parts_.find(p);
   if (i == parts_.end()) {
-    return start;
+    return;
   }
   auto pt = std::move(i->second);
   parts_.erase(i);
@@ -104,7 +110,6 @@ std::vector<std::string> name_table::release(std::uint32_t p) {
       }
     }
   }
-  return start;
 }
 
 std::vector<delivery> name_table::move_out(std::uint32_t p) {
@@ -176,16 +181,7 @@ std::vector<std::string> name_table::recover() {
     }
   }
   for (auto p : held) {
-    auto pt = std::move(parts_.at(p));
-    parts_.erase(p);
-    for (auto* q : {&pt.from_previous, &pt.others}) {
-      for (auto& d : *q) {
-        auto name = d.name;
-        if (deliver_locked(p, std::move(d)) == delivery_outcome::activate) {
-          start.push_back(std::move(name));
-        }
-      }
-    }
+    release_locked(p, start);
   }
   return start;
 }

@@ -118,6 +118,8 @@ private:
   };
 
   delivery_outcome deliver_locked(std::uint32_t p, delivery&& d);
+  // Stops holding `p`; adds the names that need an activation to `start`.
+  void release_locked(std::uint32_t p, std::vector<std::string>& start);
   static void enqueue(const caf::actor& a, delivery&& d);
 
   mutable std::mutex mtx_;
