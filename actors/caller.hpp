@@ -2,8 +2,8 @@
 // `cast`, and `call` from inside actors.
 #pragma once
 
-#include "actors/atoms.hpp"
-#include "actors/errors.hpp"
+#include "atoms.hpp"
+#include "errors.hpp"
 
 #include <chrono>
 #include <optional>

@@ -1,7 +1,7 @@
 // The console's command registry.
-#include "actors/console.hpp"
+#include "console.hpp"
 
-#include "actors/errors.hpp"
+#include "errors.hpp"
 
 #include <fmt/format.h>
 

@@ -1,10 +1,10 @@
 // The console commands every node has.
-#include "actors/console_commands.hpp"
+#include "console_commands.hpp"
 
-#include "actors/errors.hpp"
-#include "runtime/build_info.hpp"
-#include "runtime/config.hpp"
-#include "runtime/errors.hpp"
+#include "../runtime/build_info.hpp"
+#include "../runtime/config.hpp"
+#include "../runtime/errors.hpp"
+#include "errors.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -2,10 +2,10 @@
 // crash reports, metrics.
 #pragma once
 
-#include "actors/console.hpp"
-#include "runtime/crash_log.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics.hpp"
+#include "../runtime/crash_log.hpp"
+#include "../runtime/logging.hpp"
+#include "../runtime/metrics.hpp"
+#include "console.hpp"
 
 #include <memory>
 

@@ -1,10 +1,10 @@
 // Crash reports of behaviours: to the node's log and its crash-report log.
-#include "actors/crash_report.hpp"
+#include "crash_report.hpp"
 
-#include "actors/errors.hpp"
-#include "actors/introspection.hpp"
-#include "runtime/crash_log.hpp"
-#include "runtime/system_config.hpp"
+#include "../runtime/crash_log.hpp"
+#include "../runtime/system_config.hpp"
+#include "errors.hpp"
+#include "introspection.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>

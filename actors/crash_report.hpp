@@ -1,7 +1,7 @@
 // Crash reports of behaviours: to the node's log and its crash-report log.
 #pragma once
 
-#include "actors/exit_reason.hpp"
+#include "exit_reason.hpp"
 
 #include <string>
 #include <string_view>

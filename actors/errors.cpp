@@ -1,7 +1,7 @@
 // Error codes of the actors layer.
-#include "actors/errors.hpp"
+#include "errors.hpp"
 
-#include "runtime/errors.hpp"
+#include "../runtime/errors.hpp"
 
 #include <caf/atom.hpp>
 

@@ -1,7 +1,7 @@
 // Error codes of the actors layer, registered with CAF as category "actors".
 #pragma once
 
-#include "runtime/system_config.hpp"
+#include "../runtime/system_config.hpp"
 
 #include <cstdint>
 #include <string>

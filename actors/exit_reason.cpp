@@ -1,7 +1,7 @@
 // OTP's exit reasons on CAF.
-#include "actors/exit_reason.hpp"
+#include "exit_reason.hpp"
 
-#include "actors/errors.hpp"
+#include "errors.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>

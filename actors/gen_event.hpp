@@ -6,10 +6,10 @@
 // overload, or a type CAF already knows such as std::string).
 #pragma once
 
-#include "actors/atoms.hpp"
-#include "actors/crash_report.hpp"
-#include "actors/errors.hpp"
-#include "actors/gen_server.hpp"
+#include "atoms.hpp"
+#include "crash_report.hpp"
+#include "errors.hpp"
+#include "gen_server.hpp"
 
 #include <any>
 #include <chrono>

@@ -23,12 +23,12 @@
 // goes to `handle_info`.
 #pragma once
 
-#include "actors/atoms.hpp"
-#include "actors/caller.hpp"
-#include "actors/crash_report.hpp"
-#include "actors/errors.hpp"
-#include "actors/introspection.hpp"
-#include "actors/registry.hpp"
+#include "atoms.hpp"
+#include "caller.hpp"
+#include "crash_report.hpp"
+#include "errors.hpp"
+#include "introspection.hpp"
+#include "registry.hpp"
 
 #include <chrono>
 #include <concepts>

@@ -20,11 +20,11 @@
 // generic server.
 #pragma once
 
-#include "actors/atoms.hpp"
-#include "actors/crash_report.hpp"
-#include "actors/errors.hpp"
-#include "actors/gen_server.hpp"
-#include "actors/introspection.hpp"
+#include "atoms.hpp"
+#include "crash_report.hpp"
+#include "errors.hpp"
+#include "gen_server.hpp"
+#include "introspection.hpp"
 
 #include <chrono>
 #include <concepts>

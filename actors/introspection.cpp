@@ -1,5 +1,5 @@
 // Asking a running actor what it is.
-#include "actors/introspection.hpp"
+#include "introspection.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/scheduled_actor.hpp>

@@ -1,5 +1,5 @@
 // The node-local name registry.
-#include "actors/registry.hpp"
+#include "registry.hpp"
 
 #include <caf/abstract_actor.hpp>
 #include <caf/sec.hpp>

@@ -15,7 +15,7 @@
 #include <caf/error.hpp>
 #include <caf/send.hpp>
 
-#include "actors/errors.hpp"
+#include "errors.hpp"
 
 namespace troupe::actors {
 

@@ -1,7 +1,7 @@
 // A client of a node's console.
-#include "apps/console_client.hpp"
+#include "console_client.hpp"
 
-#include "actors/errors.hpp"
+#include "../actors/errors.hpp"
 
 #include <fmt/format.h>
 

@@ -2,9 +2,9 @@
 // Unix socket or to TCP with the token, sends requests, reads replies.
 #pragma once
 
-#include "actors/console.hpp"
-#include "apps/console_protocol.hpp"
-#include "runtime/config.hpp"
+#include "../actors/console.hpp"
+#include "../runtime/config.hpp"
+#include "console_protocol.hpp"
 
 #include <chrono>
 #include <filesystem>

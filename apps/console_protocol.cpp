@@ -1,7 +1,7 @@
 // The console protocol between troupectl and a node.
-#include "apps/console_protocol.hpp"
+#include "console_protocol.hpp"
 
-#include "actors/errors.hpp"
+#include "../actors/errors.hpp"
 
 #include <fmt/format.h>
 

@@ -9,7 +9,7 @@
 // error reply and closes the connection.
 #pragma once
 
-#include "actors/console.hpp"
+#include "../actors/console.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,9 +1,9 @@
 // The console's endpoints: a Unix socket and an optional TCP listener.
-#include "apps/console_server.hpp"
+#include "console_server.hpp"
 
-#include "actors/errors.hpp"
-#include "apps/console_protocol.hpp"
-#include "runtime/errors.hpp"
+#include "../actors/errors.hpp"
+#include "../runtime/errors.hpp"
+#include "console_protocol.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -3,8 +3,8 @@
 // requires a token. Each connection is served on its own thread.
 #pragma once
 
-#include "actors/console.hpp"
-#include "runtime/config.hpp"
+#include "../actors/console.hpp"
+#include "../runtime/config.hpp"
 
 #include <atomic>
 #include <chrono>

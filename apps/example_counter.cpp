@@ -1,8 +1,8 @@
 // An example service: counters addressed by name.
-#include "apps/example_counter.hpp"
+#include "example_counter.hpp"
 
-#include "actors/crash_report.hpp"
-#include "runtime/errors.hpp"
+#include "../actors/crash_report.hpp"
+#include "../runtime/errors.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/make_message.hpp>

@@ -3,9 +3,9 @@
 // them. `troupe-node --examples` runs it; the demo drives it.
 #pragma once
 
-#include "actors/console.hpp"
-#include "cluster/router_client.hpp"
-#include "cluster/virtual_actor.hpp"
+#include "../actors/console.hpp"
+#include "../cluster/router_client.hpp"
+#include "../cluster/virtual_actor.hpp"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 // The node's HTTP endpoint.
-#include "apps/http_server.hpp"
+#include "http_server.hpp"
 
-#include "runtime/errors.hpp"
+#include "../runtime/errors.hpp"
 
 #include <fmt/format.h>
 #include <httplib.h>

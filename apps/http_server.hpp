@@ -2,7 +2,7 @@
 // /healthz (200 while up and serving, 503 otherwise).
 #pragma once
 
-#include "runtime/config.hpp"
+#include "../runtime/config.hpp"
 
 #include <cstdint>
 #include <functional>

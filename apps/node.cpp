@@ -1,20 +1,20 @@
 // The node assembly: data directory, logging, identity and actor system.
-#include "apps/node.hpp"
+#include "node.hpp"
 
-#include "actors/console_commands.hpp"
-#include "apps/console_server.hpp"
-#include "apps/http_server.hpp"
-#include "cluster/console_commands.hpp"
-#include "cluster/errors.hpp"
-#include "cluster/router.hpp"
-#include "runtime/build_info.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/secret_file.hpp"
-#include "runtime/system_config.hpp"
-#include "supervision/console_commands.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
-#include "supervision/supervisor_client.hpp"
+#include "../actors/console_commands.hpp"
+#include "../cluster/console_commands.hpp"
+#include "../cluster/errors.hpp"
+#include "../cluster/router.hpp"
+#include "../runtime/build_info.hpp"
+#include "../runtime/errors.hpp"
+#include "../runtime/secret_file.hpp"
+#include "../runtime/system_config.hpp"
+#include "../supervision/console_commands.hpp"
+#include "../supervision/errors.hpp"
+#include "../supervision/supervisor.hpp"
+#include "../supervision/supervisor_client.hpp"
+#include "console_server.hpp"
+#include "http_server.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
@@ -33,10 +33,14 @@ struct node::impl {
   impl(const runtime::node_config& node_cfg,
        std::shared_ptr<runtime::log_context> logs,
        std::shared_ptr<runtime::crash_log> crashes,
-       runtime::metrics_registry* metrics, std::uint64_t seed) {
+       runtime::metrics_registry* metrics, std::uint64_t seed,
+       const std::function<void(caf::actor_system_config&)>& add_types) {
     cfg.apply(node_cfg);
     cfg.seed = seed;
     cluster::add_cluster_types(cfg);
+    if (add_types) {
+      add_types(cfg);
+    }
     cfg.logs = std::move(logs);
     cfg.crashes = std::move(crashes);
     cfg.metrics = metrics;
@@ -106,7 +110,7 @@ caf::expected<std::unique_ptr<node>> node::start(runtime::node_config cfg,
                                       std::move(*logs), std::move(*identity))};
   self->seed_ = seed;
   self->kinds_ = std::move(opts.kinds);
-  if (auto err = self->start_system()) {
+  if (auto err = self->start_system(opts.add_message_types)) {
     log->error("event=node.abort reason=\"{}\"", runtime::describe(err));
     self->stop("start failed");
     return err;
@@ -125,7 +129,8 @@ node::node(runtime::node_config cfg, runtime::data_dir_lock lock,
   : cfg_(std::move(cfg)), lock_(std::move(lock)), logs_(std::move(logs)),
     identity_(std::move(identity)), names_(actors::name_registry::make()) {}
 
-caf::error node::start_system() {
+caf::error node::start_system(
+  const std::function<void(caf::actor_system_config&)>& add_types) {
   auto log = logs_->get("apps", "node");
   auto crashes = runtime::crash_log::open(
     cfg_.data_dir / "log", cfg_.log_max_file_bytes, cfg_.log_max_files);
@@ -141,7 +146,8 @@ caf::error node::start_system() {
     cluster_ctx_->kinds->add(std::move(k));
   }
   kinds_.clear();
-  impl_ = std::make_unique<impl>(cfg_, logs_, *crashes, &metrics_, seed_);
+  impl_ = std::make_unique<impl>(cfg_, logs_, *crashes, &metrics_, seed_,
+                                 add_types);
   auto root = supervision::start_supervisor(
     *impl_->system, {.strategy = supervision::strategy::one_for_one}, {});
   if (!root) {
@@ -180,9 +186,10 @@ caf::error node::start_system() {
   if (auto err = start_http()) {
     return err;
   }
-  log->info("event=node.start name={} listen={}:{} data_dir={} join={}",
-            cfg_.full_name(), cfg_.listen.host, listen_port(),
-            cfg_.data_dir.string(), join_list(cfg_.join));
+  log->info(
+    "event=node.start name={} listen={}:{} advertise={} data_dir={} join={}",
+    cfg_.full_name(), cfg_.listen.host, listen_port(), advertised(),
+    cfg_.data_dir.string(), join_list(cfg_.join));
   return {};
 }
 
@@ -350,6 +357,11 @@ caf::error node::start_http() {
   return {};
 }
 
+std::string node::advertised() const {
+  return runtime::to_string(cluster_ctx_ ? cluster_ctx_->advertised
+                                         : cfg_.advertised());
+}
+
 std::uint16_t node::console_port() const {
   return console_server_ ? console_server_->tcp_port() : 0;
 }
@@ -389,14 +401,16 @@ actors::console_reply node::status() {
     {"commit", b.commit},
     {"build_type", b.build_type},
     {"listen", fmt::format("{}:{}", cfg_.listen.host, listen_port())},
+    {"advertise", advertised()},
     {"data_dir", cfg_.data_dir.string()},
   };
   auto text = fmt::format(
     "node        {}\nid          {}\nincarnation {}\nuptime      {}\n"
-    "version     {} ({}, {})\nlisten      {}:{}\ndata dir    {}",
+    "version     {} ({}, {})\nlisten      {}:{}\nadvertise   {}\n"
+    "data dir    {}",
     cfg_.full_name(), identity_.node_id, identity_.incarnation,
     format_uptime(up), b.version, b.git_describe, b.build_type,
-    cfg_.listen.host, listen_port(), cfg_.data_dir.string());
+    cfg_.listen.host, listen_port(), advertised(), cfg_.data_dir.string());
   auto cl = cluster();
   cl.request_timeout(2s);
   if (auto views = cl.members()) {

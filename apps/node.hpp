@@ -1,22 +1,23 @@
 // The node assembly: data directory, logging, identity and actor system.
 #pragma once
 
-#include "actors/console.hpp"
-#include "actors/registry.hpp"
-#include "cluster/cluster_app.hpp"
-#include "cluster/router_client.hpp"
-#include "runtime/config.hpp"
-#include "runtime/identity.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics.hpp"
-#include "supervision/application.hpp"
-#include "supervision/application_controller.hpp"
+#include "../actors/console.hpp"
+#include "../actors/registry.hpp"
+#include "../cluster/cluster_app.hpp"
+#include "../cluster/router_client.hpp"
+#include "../runtime/config.hpp"
+#include "../runtime/identity.hpp"
+#include "../runtime/logging.hpp"
+#include "../runtime/metrics.hpp"
+#include "../supervision/application.hpp"
+#include "../supervision/application_controller.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +30,7 @@
 
 namespace caf {
 class actor_system;
+class actor_system_config;
 } // namespace caf
 
 namespace troupe {
@@ -55,6 +57,11 @@ public:
     /// Kinds of virtual actors this node can start (register the same
     /// kinds on every node).
     std::vector<cluster::actor_kind> kinds{};
+    /// Registers the program's own message types with CAF before the actor
+    /// system is built (`cfg.add_message_type<T>("name")`), so that they can
+    /// cross nodes; register the same types, in the same order, on every
+    /// node.
+    std::function<void(caf::actor_system_config&)> add_message_types{};
   };
 
   /// Why a node's owner was asked to stop it.
@@ -155,6 +162,10 @@ public:
     return cfg_.data_dir / "console.token";
   }
 
+  /// The address other nodes dial to reach this one (`node.advertise`,
+  /// else the listen address), once the listener is bound.
+  std::string advertised() const;
+
   /// The console's TCP port; 0 when `console.tcp` is off.
   std::uint16_t console_port() const;
 
@@ -174,7 +185,8 @@ private:
        std::shared_ptr<runtime::log_context> logs,
        runtime::node_identity identity);
 
-  caf::error start_system();
+  caf::error
+  start_system(const std::function<void(caf::actor_system_config&)>& add_types);
   caf::error
   start_applications(std::vector<supervision::application_spec> apps);
   caf::error add_console_commands(std::shared_ptr<runtime::crash_log> crashes);

@@ -1,12 +1,12 @@
 // troupectl: the operator's CLI for a running node's console, one-shot or
 // attached (line editing, history, completion).
-#include "actors/console.hpp"
-#include "actors/errors.hpp"
-#include "apps/console_client.hpp"
-#include "runtime/build_info.hpp"
-#include "runtime/config.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/secret_file.hpp"
+#include "../actors/console.hpp"
+#include "../actors/errors.hpp"
+#include "../runtime/build_info.hpp"
+#include "../runtime/config.hpp"
+#include "../runtime/errors.hpp"
+#include "../runtime/secret_file.hpp"
+#include "console_client.hpp"
 
 #include <editline/readline.h>
 #include <fmt/format.h>

@@ -1,17 +1,17 @@
 // The cluster application and its client.
-#include "cluster/cluster_app.hpp"
+#include "cluster_app.hpp"
 
-#include "actors/blocking_request.hpp"
-#include "cluster/atoms.hpp"
-#include "cluster/errors.hpp"
-#include "cluster/gossip.hpp"
-#include "cluster/name_table.hpp"
-#include "cluster/router.hpp"
-#include "cluster/transport.hpp"
-#include "runtime/atomic_file.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/secret_file.hpp"
-#include "supervision/supervisor.hpp"
+#include "../actors/blocking_request.hpp"
+#include "../runtime/atomic_file.hpp"
+#include "../runtime/errors.hpp"
+#include "../runtime/secret_file.hpp"
+#include "../supervision/supervisor.hpp"
+#include "atoms.hpp"
+#include "errors.hpp"
+#include "gossip.hpp"
+#include "name_table.hpp"
+#include "router.hpp"
+#include "transport.hpp"
 
 #include <caf/send.hpp>
 #include <fmt/format.h>
@@ -87,7 +87,8 @@ make_context(const runtime::node_config& cfg, const runtime::node_identity& id,
   ctx->node_id = id.node_id;
   ctx->incarnation = id.incarnation;
   ctx->name = cfg.full_name();
-  ctx->advertised = cfg.listen;
+  ctx->listen = cfg.listen;
+  ctx->advertised = cfg.advertised();
   ctx->settings = cfg.cluster;
   ctx->data_dir = cfg.data_dir;
   ctx->seeds = cfg.join;

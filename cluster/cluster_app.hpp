@@ -2,10 +2,10 @@
 // under one supervisor, and the API to use them from outside actors.
 #pragma once
 
-#include "cluster/context.hpp"
-#include "cluster/membership_actor.hpp"
-#include "runtime/identity.hpp"
-#include "supervision/application.hpp"
+#include "../runtime/identity.hpp"
+#include "../supervision/application.hpp"
+#include "context.hpp"
+#include "membership_actor.hpp"
 
 #include <chrono>
 #include <optional>

@@ -1,10 +1,10 @@
 // The cluster layer's console commands.
-#include "cluster/console_commands.hpp"
+#include "console_commands.hpp"
 
-#include "cluster/cluster_app.hpp"
-#include "cluster/router.hpp"
-#include "cluster/router_client.hpp"
-#include "cluster/virtual_actor.hpp"
+#include "cluster_app.hpp"
+#include "router.hpp"
+#include "router_client.hpp"
+#include "virtual_actor.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/make_message.hpp>

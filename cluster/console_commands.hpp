@@ -2,9 +2,9 @@
 // transfers, join, leave, down, drain, undrain, send.
 #pragma once
 
-#include "actors/console.hpp"
-#include "actors/registry.hpp"
-#include "cluster/context.hpp"
+#include "../actors/console.hpp"
+#include "../actors/registry.hpp"
+#include "context.hpp"
 
 #include <memory>
 

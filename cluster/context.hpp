@@ -2,10 +2,10 @@
 // metrics, and the handles of their siblings.
 #pragma once
 
-#include "cluster/frame_link.hpp"
-#include "runtime/config.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics.hpp"
+#include "../runtime/config.hpp"
+#include "../runtime/logging.hpp"
+#include "../runtime/metrics.hpp"
+#include "frame_link.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -37,6 +37,7 @@ struct context {
   std::string node_id;
   std::uint64_t incarnation = 0;
   std::string name;             ///< name@host
+  runtime::endpoint listen;     ///< the address the transport binds
   runtime::endpoint advertised; ///< the address peers connect to
   runtime::cluster_config settings;
   std::filesystem::path data_dir;

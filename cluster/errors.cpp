@@ -1,8 +1,8 @@
 // Error codes of the cluster layer.
-#include "cluster/errors.hpp"
+#include "errors.hpp"
 
-#include "runtime/errors.hpp"
-#include "supervision/errors.hpp"
+#include "../runtime/errors.hpp"
+#include "../supervision/errors.hpp"
 
 #include <caf/atom.hpp>
 

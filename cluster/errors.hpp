@@ -1,7 +1,7 @@
 // Error codes of the cluster layer, registered as category "cluster".
 #pragma once
 
-#include "runtime/system_config.hpp"
+#include "../runtime/system_config.hpp"
 
 #include <cstdint>
 #include <string>

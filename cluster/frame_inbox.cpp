@@ -1,5 +1,5 @@
 // Bytes received on a connection, cut into length-prefixed frames.
-#include "cluster/frame_inbox.hpp"
+#include "frame_inbox.hpp"
 
 #include <algorithm>
 #include <cstring>

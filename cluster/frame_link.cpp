@@ -1,5 +1,5 @@
 // The table of links to peers.
-#include "cluster/frame_link.hpp"
+#include "frame_link.hpp"
 
 #include <mutex>
 #include <utility>

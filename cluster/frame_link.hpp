@@ -2,7 +2,7 @@
 // table of them by peer that every sender looks links up in.
 #pragma once
 
-#include "runtime/metrics.hpp"
+#include "../runtime/metrics.hpp"
 
 #include <atomic>
 #include <cstddef>

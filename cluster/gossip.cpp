@@ -1,8 +1,8 @@
 // The gossip actor: starts a gossip round every interval.
-#include "cluster/gossip.hpp"
+#include "gossip.hpp"
 
-#include "actors/crash_report.hpp"
-#include "cluster/atoms.hpp"
+#include "../actors/crash_report.hpp"
+#include "atoms.hpp"
 
 #include <caf/event_based_actor.hpp>
 

@@ -1,7 +1,7 @@
 // The gossip actor: starts a gossip round every interval.
 #pragma once
 
-#include "cluster/context.hpp"
+#include "context.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>

@@ -1,5 +1,5 @@
 // The proofs of the cluster transport's handshake.
-#include "cluster/handshake.hpp"
+#include "handshake.hpp"
 
 #include <sodium.h>
 

@@ -1,5 +1,5 @@
 // A cluster member and its status transitions.
-#include "cluster/member.hpp"
+#include "member.hpp"
 
 #include <tuple>
 

@@ -2,7 +2,7 @@
 // announces about itself (services, draining).
 #pragma once
 
-#include "runtime/config.hpp"
+#include "../runtime/config.hpp"
 
 #include <cstdint>
 #include <map>

@@ -1,5 +1,5 @@
 // The gossiped membership state and its merge.
-#include "cluster/membership.hpp"
+#include "membership.hpp"
 
 #include <algorithm>
 #include <tuple>

@@ -2,9 +2,9 @@
 // observations and a version vector, with a lawful merge.
 #pragma once
 
-#include "cluster/member.hpp"
-#include "cluster/ring.hpp"
-#include "cluster/version_vector.hpp"
+#include "member.hpp"
+#include "ring.hpp"
+#include "version_vector.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,15 +1,15 @@
 // The membership actor: the node's copy of the cluster state, gossip
 // merges, failure detection, leader housekeeping, persistence, events.
-#include "cluster/membership_actor.hpp"
+#include "membership_actor.hpp"
 
-#include "actors/crash_report.hpp"
-#include "cluster/atoms.hpp"
-#include "cluster/errors.hpp"
-#include "cluster/phi_detector.hpp"
-#include "cluster/router.hpp"
-#include "cluster/transport.hpp"
-#include "runtime/atomic_file.hpp"
-#include "runtime/errors.hpp"
+#include "../actors/crash_report.hpp"
+#include "../runtime/atomic_file.hpp"
+#include "../runtime/errors.hpp"
+#include "atoms.hpp"
+#include "errors.hpp"
+#include "phi_detector.hpp"
+#include "router.hpp"
+#include "transport.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>

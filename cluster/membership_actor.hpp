@@ -3,8 +3,8 @@
 // the state and tells subscribers about member events.
 #pragma once
 
-#include "cluster/context.hpp"
-#include "cluster/membership.hpp"
+#include "context.hpp"
+#include "membership.hpp"
 
 #include <functional>
 #include <optional>

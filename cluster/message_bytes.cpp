@@ -1,7 +1,7 @@
 // CAF messages as bytes, for messages routed to other nodes.
-#include "cluster/message_bytes.hpp"
+#include "message_bytes.hpp"
 
-#include "cluster/errors.hpp"
+#include "errors.hpp"
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>

@@ -1,5 +1,5 @@
 // The activations table.
-#include "cluster/name_table.hpp"
+#include "name_table.hpp"
 
 #include <caf/mailbox_element.hpp>
 

@@ -1,5 +1,5 @@
 // The sending side of the connections to peers.
-#include "cluster/peer_link.hpp"
+#include "peer_link.hpp"
 
 #include <algorithm>
 #include <cerrno>

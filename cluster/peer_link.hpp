@@ -2,7 +2,7 @@
 // the sending thread itself; a busy one is written in batches.
 #pragma once
 
-#include "cluster/frame_link.hpp"
+#include "frame_link.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -1,10 +1,10 @@
 // The receiving side of an authenticated connection, read by the
 // scheduler's workers.
-#include "cluster/peer_reader.hpp"
+#include "peer_reader.hpp"
 
-#include "cluster/atoms.hpp"
-#include "cluster/transport.hpp"
-#include "runtime/errors.hpp"
+#include "../runtime/errors.hpp"
+#include "atoms.hpp"
+#include "transport.hpp"
 
 #include <cerrno>
 #include <cstring>

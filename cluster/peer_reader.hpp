@@ -2,10 +2,10 @@
 // scheduler's workers.
 #pragma once
 
-#include "cluster/context.hpp"
-#include "cluster/frame_inbox.hpp"
-#include "cluster/wire/codec.hpp"
-#include "runtime/io_poller.hpp"
+#include "../runtime/io_poller.hpp"
+#include "context.hpp"
+#include "frame_inbox.hpp"
+#include "wire/codec.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 // The phi-accrual failure detector's arithmetic.
-#include "cluster/phi_detector.hpp"
+#include "phi_detector.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // The ring, the claim and preference lists.
-#include "cluster/ring.hpp"
+#include "ring.hpp"
 
 #include <xxhash.h>
 

@@ -1,17 +1,17 @@
 // The router: the name host of one node. It publishes the routing view,
 // activates virtual actors on their first message, forwards what is not
 // its own, and moves actors' state when partitions change hands.
-#include "cluster/router.hpp"
+#include "router.hpp"
 
-#include "actors/crash_report.hpp"
-#include "cluster/atoms.hpp"
-#include "cluster/errors.hpp"
-#include "cluster/message_bytes.hpp"
-#include "cluster/name_table.hpp"
-#include "cluster/transport.hpp"
-#include "cluster/wire/codec.hpp"
-#include "supervision/atoms.hpp"
-#include "supervision/supervisor.hpp"
+#include "../actors/crash_report.hpp"
+#include "../supervision/atoms.hpp"
+#include "../supervision/supervisor.hpp"
+#include "atoms.hpp"
+#include "errors.hpp"
+#include "message_bytes.hpp"
+#include "name_table.hpp"
+#include "transport.hpp"
+#include "wire/codec.hpp"
 
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>

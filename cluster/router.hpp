@@ -2,9 +2,9 @@
 // and what it reports.
 #pragma once
 
-#include "cluster/context.hpp"
-#include "cluster/ring.hpp"
-#include "cluster/virtual_actor.hpp"
+#include "context.hpp"
+#include "ring.hpp"
+#include "virtual_actor.hpp"
 
 #include <algorithm>
 #include <chrono>

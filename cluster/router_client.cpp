@@ -1,12 +1,12 @@
 // Sending to virtual actors by name from outside the router.
-#include "cluster/router_client.hpp"
+#include "router_client.hpp"
 
-#include "actors/blocking_request.hpp"
-#include "cluster/atoms.hpp"
-#include "cluster/errors.hpp"
-#include "cluster/message_bytes.hpp"
-#include "cluster/name_table.hpp"
-#include "cluster/transport.hpp"
+#include "../actors/blocking_request.hpp"
+#include "atoms.hpp"
+#include "errors.hpp"
+#include "message_bytes.hpp"
+#include "name_table.hpp"
+#include "transport.hpp"
 
 #include <caf/duration.hpp>
 #include <caf/others.hpp>

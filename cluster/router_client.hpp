@@ -2,8 +2,8 @@
 // cluster.
 #pragma once
 
-#include "cluster/name_table.hpp"
-#include "cluster/router.hpp"
+#include "name_table.hpp"
+#include "router.hpp"
 
 #include <chrono>
 #include <string>

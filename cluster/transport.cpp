@@ -1,15 +1,15 @@
 // The cluster transport: authenticated TCP connections carrying frames.
-#include "cluster/transport.hpp"
+#include "transport.hpp"
 
-#include "actors/crash_report.hpp"
-#include "cluster/atoms.hpp"
-#include "cluster/errors.hpp"
-#include "cluster/frame_inbox.hpp"
-#include "cluster/peer_link.hpp"
-#include "cluster/peer_reader.hpp"
-#include "cluster/transport_core.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/io_poller.hpp"
+#include "../actors/crash_report.hpp"
+#include "../runtime/errors.hpp"
+#include "../runtime/io_poller.hpp"
+#include "atoms.hpp"
+#include "errors.hpp"
+#include "frame_inbox.hpp"
+#include "peer_link.hpp"
+#include "peer_reader.hpp"
+#include "transport_core.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/broker.hpp>
@@ -432,7 +432,7 @@ caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
   if (sodium_init() < 0) {
     return caf::make_error(errc::invalid_settings, "libsodium did not start");
   }
-  const auto& listen = ctx->advertised;
+  const auto& listen = ctx->listen;
   auto fd = caf::io::network::new_tcp_acceptor_impl(
     ctx->listen_port() != 0 ? ctx->listen_port() : listen.port,
     listen.host.c_str(), true);

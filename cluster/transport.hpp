@@ -3,9 +3,9 @@
 // else is accepted.
 #pragma once
 
-#include "cluster/context.hpp"
-#include "cluster/transport_core.hpp"
-#include "cluster/wire/codec.hpp"
+#include "context.hpp"
+#include "transport_core.hpp"
+#include "wire/codec.hpp"
 
 #include <string>
 

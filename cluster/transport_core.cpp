@@ -1,8 +1,8 @@
 // The cluster transport's protocol apart from what carries the bytes.
-#include "cluster/transport_core.hpp"
+#include "transport_core.hpp"
 
-#include "cluster/atoms.hpp"
-#include "runtime/errors.hpp"
+#include "../runtime/errors.hpp"
+#include "atoms.hpp"
 
 #include <fmt/format.h>
 #include <sodium.h>

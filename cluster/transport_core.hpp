@@ -2,10 +2,10 @@
 // handshake, one connection per pair of nodes, and where each frame goes.
 #pragma once
 
-#include "cluster/context.hpp"
-#include "cluster/frame_link.hpp"
-#include "cluster/handshake.hpp"
-#include "cluster/wire/codec.hpp"
+#include "context.hpp"
+#include "frame_link.hpp"
+#include "handshake.hpp"
+#include "wire/codec.hpp"
 
 #include <cstdint>
 #include <map>

@@ -1,5 +1,5 @@
 // Version vectors: logical versions of the gossiped cluster state.
-#include "cluster/version_vector.hpp"
+#include "version_vector.hpp"
 
 #include <algorithm>
 

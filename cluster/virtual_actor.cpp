@@ -1,7 +1,7 @@
 // Names of virtual actors.
-#include "cluster/virtual_actor.hpp"
+#include "virtual_actor.hpp"
 
-#include "cluster/wire/route.hpp"
+#include "wire/route.hpp"
 
 namespace troupe::cluster {
 

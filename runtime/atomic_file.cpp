@@ -1,7 +1,7 @@
 // Crash-safe file replacement: write a temporary file, fsync, rename.
-#include "runtime/atomic_file.hpp"
+#include "atomic_file.hpp"
 
-#include "runtime/errors.hpp"
+#include "errors.hpp"
 
 #include <fmt/format.h>
 

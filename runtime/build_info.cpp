@@ -1,5 +1,5 @@
 // Version and build information compiled into every Troupe binary.
-#include "runtime/build_info.hpp"
+#include "build_info.hpp"
 
 #include "runtime/build_config.hpp"
 

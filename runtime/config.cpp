@@ -1,7 +1,7 @@
 // Node configuration: defaults, TOML file, TROUPE_* environment, flags.
-#include "runtime/config.hpp"
+#include "config.hpp"
 
-#include "runtime/errors.hpp"
+#include "errors.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -112,6 +112,17 @@ std::optional<std::string> apply_listen(node_config& cfg,
     return "host:port with a port from 0 to 65535 (0 picks a free port)";
   }
   cfg.listen = *ep;
+  return std::nullopt;
+}
+
+std::optional<std::string> apply_advertise(node_config& cfg,
+                                           const std::vector<std::string>& v) {
+  auto ep = parse_endpoint(v.size() == 1 ? v.front() : "");
+  if (!ep || ep->host == "0.0.0.0" || ep->host == "::") {
+    return "host:port that other nodes can dial (not a wildcard address; "
+           "port 0: the listen port)";
+  }
+  cfg.advertise = *ep;
   return std::nullopt;
 }
 
@@ -324,6 +335,9 @@ const std::vector<setting>& setting_table() {
      apply_name},
     {{"node.listen", "TROUPE_NODE_LISTEN", "--listen", "host:port", false},
      apply_listen},
+    {{"node.advertise", "TROUPE_NODE_ADVERTISE", "--advertise",
+      "host:port other nodes dial", false},
+     apply_advertise},
     {{"node.data_dir", "TROUPE_NODE_DATA_DIR", "--data-dir", "a directory",
       false},
      apply_data_dir},
@@ -455,7 +469,17 @@ std::string toml_type_name(const toml::node& node) {
   return "an unknown value";
 }
 
-caf::error read_file_layer(const std::filesystem::path& path, layers& out) {
+const custom_setting* find_custom(const std::vector<custom_setting>& custom,
+                                  std::string_view key) {
+  auto i
+    = std::find_if(custom.begin(), custom.end(),
+                   [key](const custom_setting& s) { return s.key == key; });
+  return i == custom.end() ? nullptr : &*i;
+}
+
+caf::error read_file_layer(const std::filesystem::path& path,
+                           const std::vector<custom_setting>& custom,
+                           layers& out) {
   toml::table root;
   try {
     root = toml::parse_file(path.string());
@@ -486,21 +510,23 @@ caf::error read_file_layer(const std::filesystem::path& path, layers& out) {
       }
       auto key = fmt::format("{}.{}", section.str(), name.str());
       const auto* s = find_setting(key);
-      if (s == nullptr) {
+      const auto* c = s == nullptr ? find_custom(custom, key) : nullptr;
+      if (s == nullptr && c == nullptr) {
         result = config_error(
           fmt::format("config: unknown key {} (from {}): expected one of the "
                       "keys listed by --help",
                       key, origin));
         return;
       }
+      bool is_list = s != nullptr ? s->info.is_list : c->is_list;
       layered_value lv{.values = {}, .origin = origin};
       auto fail = [&] {
         result = config_error(fmt::format(
           "config: {} = {} (from {}): expected {}", key, toml_type_name(value),
-          origin, s->info.is_list ? "an array of strings" : "a single value"));
+          origin, is_list ? "an array of strings" : "a single value"));
       };
       if (const auto* arr = value.as_array()) {
-        if (!s->info.is_list) {
+        if (!is_list) {
           fail();
           return;
         }
@@ -525,6 +551,7 @@ caf::error read_file_layer(const std::filesystem::path& path, layers& out) {
 }
 
 caf::error read_env_layer(const std::map<std::string, std::string>& env,
+                          const std::vector<custom_setting>& custom,
                           layers& out) {
   constexpr std::string_view prefixes[]
     = {"TROUPE_NODE_",      "TROUPE_LOG_",     "TROUPE_CLUSTER_",
@@ -542,10 +569,24 @@ caf::error read_env_layer(const std::map<std::string, std::string>& env,
         known = true;
       }
     }
-    bool claims_section = std::any_of(std::begin(prefixes), std::end(prefixes),
-                                      [&var](std::string_view p) {
-                                        return var.rfind(p, 0) == 0;
-                                      });
+    for (const auto& c : custom) {
+      if (custom_env_name(c.key) == var) {
+        out[c.key] = layered_value{
+          .values = c.is_list ? split_list(value)
+                              : std::vector<std::string>{value},
+          .origin = fmt::format("environment {}", var),
+        };
+        known = true;
+      }
+    }
+    bool claims_section
+      = std::any_of(std::begin(prefixes), std::end(prefixes),
+                    [&var](std::string_view p) { return var.rfind(p, 0) == 0; })
+        || std::any_of(
+          custom.begin(), custom.end(), [&var](const custom_setting& c) {
+            auto section = custom_env_name(c.key.substr(0, c.key.find('.')));
+            return var.rfind(section + "_", 0) == 0;
+          });
     if (!known && claims_section) {
       return config_error(fmt::format(
         "config: unknown environment variable {}={}: expected one of the "
@@ -558,16 +599,18 @@ caf::error read_env_layer(const std::map<std::string, std::string>& env,
 
 caf::error
 read_flag_layer(const std::map<std::string, std::vector<std::string>>& flags,
-                layers& out) {
+                const std::vector<custom_setting>& custom, layers& out) {
   for (const auto& [key, values] : flags) {
     const auto* s = find_setting(key);
-    if (s == nullptr) {
+    const auto* c = s == nullptr ? find_custom(custom, key) : nullptr;
+    if (s == nullptr && c == nullptr) {
       return config_error(fmt::format("config: unknown key {}", key));
     }
+    std::string_view flag = s != nullptr ? s->info.flag : c->flag;
     out[key] = layered_value{
       .values = values,
-      .origin = s->info.flag.empty() ? fmt::format("flag for {}", key)
-                                     : fmt::format("flag {}", s->info.flag),
+      .origin = flag.empty() ? fmt::format("flag for {}", key)
+                             : fmt::format("flag {}", flag),
     };
   }
   return {};
@@ -684,6 +727,17 @@ std::string node_config::full_name() const {
   return name + "@" + host;
 }
 
+endpoint node_config::advertised() const {
+  auto ep = advertise ? *advertise : listen;
+  if (ep.host == "0.0.0.0" || ep.host == "::") {
+    ep.host = host;
+  }
+  if (ep.port == 0) {
+    ep.port = listen.port;
+  }
+  return ep;
+}
+
 const std::vector<setting_info>& settings() {
   static const std::vector<setting_info> infos = [] {
     std::vector<setting_info> out;
@@ -707,7 +761,34 @@ std::map<std::string, std::string> troupe_environment(char** envp) {
   return out;
 }
 
+namespace {
+
+// Checks the program's own settings and keeps their values in `cfg`.
+caf::error apply_custom(const std::vector<custom_setting>& custom,
+                        const layers& merged, node_config& cfg) {
+  for (const auto& c : custom) {
+    auto i = merged.find(c.key);
+    if (i == merged.end()) {
+      cfg.custom.set(c.key, c.default_values);
+      continue;
+    }
+    const auto& values = i->second.values;
+    if ((!c.is_list && values.size() != 1) || (c.valid && !c.valid(values))) {
+      return config_error(fmt::format(
+        "config: {} = {:?} (from {}): expected {}", c.key, join_values(values),
+        i->second.origin, c.expected.empty() ? "a single value" : c.expected));
+    }
+    cfg.custom.set(c.key, values);
+  }
+  return {};
+}
+
+} // namespace
+
 caf::expected<node_config> load_config(const config_input& input) {
+  if (auto err = check_custom_settings(input.custom)) {
+    return err;
+  }
   layers merged;
   auto file = input.file;
   if (!file) {
@@ -717,14 +798,14 @@ caf::expected<node_config> load_config(const config_input& input) {
     }
   }
   if (file) {
-    if (auto err = read_file_layer(*file, merged)) {
+    if (auto err = read_file_layer(*file, input.custom, merged)) {
       return err;
     }
   }
-  if (auto err = read_env_layer(input.environment, merged)) {
+  if (auto err = read_env_layer(input.environment, input.custom, merged)) {
     return err;
   }
-  if (auto err = read_flag_layer(input.flags, merged)) {
+  if (auto err = read_flag_layer(input.flags, input.custom, merged)) {
     return err;
   }
   node_config cfg;
@@ -743,6 +824,9 @@ caf::expected<node_config> load_config(const config_input& input) {
   }
   if (!data_dir_given) {
     cfg.data_dir = std::filesystem::path{"data"} / cfg.name;
+  }
+  if (auto err = apply_custom(input.custom, merged, cfg)) {
+    return err;
   }
   return cfg;
 }

@@ -7,6 +7,8 @@
 // key, the value given, where it came from and what was expected.
 #pragma once
 
+#include "custom_settings.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -107,6 +109,10 @@ struct node_config {
   std::string host = "127.0.0.1";
   /// Address the cluster transport listens on; port 0 picks a free port.
   endpoint listen{.host = "127.0.0.1", .port = 4370};
+  /// Address other nodes dial to reach this one, when it differs from
+  /// `listen` (a wildcard listen address, NAT, a container); port 0 means
+  /// the listen port. nullopt: see `advertised()`.
+  std::optional<endpoint> advertise{};
   /// Where the node keeps its identity, logs and state.
   std::filesystem::path data_dir = "data/n1";
   /// Initial level of every logger.
@@ -125,9 +131,17 @@ struct node_config {
   scheduler_policy policy = scheduler_policy::stealing;
   cluster_config cluster{};
   observe_config observe{};
+  /// The values of the program's own settings (`config_input::custom`).
+  custom_values custom{};
 
   /// Returns `name@host`.
   std::string full_name() const;
+
+  /// The address other nodes dial: `advertise` if set, else `listen`; a
+  /// wildcard host (`0.0.0.0`, `::`) is replaced by the node name's host.
+  /// Port 0 (in `advertise`, or a `listen` port the OS picks) stays 0 until
+  /// the listener is bound.
+  endpoint advertised() const;
 };
 
 /// Where a value came from, lowest precedence first.
@@ -153,6 +167,8 @@ struct config_input {
   std::map<std::string, std::string> environment;
   /// Values given on the command line, keyed by setting key.
   std::map<std::string, std::vector<std::string>> flags;
+  /// The program's own settings, read and checked beside Troupe's.
+  std::vector<custom_setting> custom{};
 };
 
 /// Collects the `TROUPE_*` variables of the given `environ`-style array.

@@ -1,7 +1,7 @@
 // The crash-report log.
-#include "runtime/crash_log.hpp"
+#include "crash_log.hpp"
 
-#include "runtime/errors.hpp"
+#include "errors.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

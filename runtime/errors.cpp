@@ -1,5 +1,5 @@
 // Error codes of the runtime layer.
-#include "runtime/errors.hpp"
+#include "errors.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/message.hpp>

@@ -1,8 +1,8 @@
 // Node identity: a persistent node id and a per-boot incarnation number.
-#include "runtime/identity.hpp"
+#include "identity.hpp"
 
-#include "runtime/atomic_file.hpp"
-#include "runtime/errors.hpp"
+#include "atomic_file.hpp"
+#include "errors.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // Sockets watched by the scheduler's own workers.
-#include "runtime/io_poller.hpp"
+#include "io_poller.hpp"
 
-#include "runtime/system_config.hpp"
+#include "system_config.hpp"
 
 #include <array>
 #include <cerrno>

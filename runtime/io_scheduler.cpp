@@ -1,7 +1,7 @@
 // CAF's work-stealing scheduler whose workers also read sockets.
-#include "runtime/io_scheduler.hpp"
+#include "io_scheduler.hpp"
 
-#include "runtime/io_poller.hpp"
+#include "io_poller.hpp"
 
 #include <algorithm>
 #include <chrono>

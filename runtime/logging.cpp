@@ -1,7 +1,7 @@
 // One logging context per node: shared sinks and named component loggers.
-#include "runtime/logging.hpp"
+#include "logging.hpp"
 
-#include "runtime/errors.hpp"
+#include "errors.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/sinks/ringbuffer_sink.h>

@@ -1,7 +1,7 @@
 // One logging context per node: shared sinks and named component loggers.
 #pragma once
 
-#include "runtime/config.hpp"
+#include "config.hpp"
 
 #include <cstdint>
 #include <filesystem>

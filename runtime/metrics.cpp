@@ -1,5 +1,5 @@
 // Metrics registry: counters, gauges and duration histograms.
-#include "runtime/metrics.hpp"
+#include "metrics.hpp"
 
 #include <fmt/format.h>
 

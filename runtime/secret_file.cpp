@@ -1,8 +1,8 @@
 // Secrets kept in files only their owner may read.
-#include "runtime/secret_file.hpp"
+#include "secret_file.hpp"
 
-#include "runtime/atomic_file.hpp"
-#include "runtime/errors.hpp"
+#include "atomic_file.hpp"
+#include "errors.hpp"
 
 #include <fmt/format.h>
 #include <sodium.h>

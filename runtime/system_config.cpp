@@ -1,9 +1,9 @@
 // The CAF configuration every Troupe actor system starts from.
-#include "runtime/system_config.hpp"
+#include "system_config.hpp"
 
-#include "runtime/errors.hpp"
-#include "runtime/io_poller.hpp"
-#include "runtime/io_scheduler.hpp"
+#include "errors.hpp"
+#include "io_poller.hpp"
+#include "io_scheduler.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>

@@ -1,10 +1,10 @@
 // The CAF configuration every Troupe actor system starts from.
 #pragma once
 
-#include "runtime/config.hpp"
-#include "runtime/crash_log.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/metrics.hpp"
+#include "config.hpp"
+#include "crash_log.hpp"
+#include "logging.hpp"
+#include "metrics.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -1,8 +1,8 @@
 // Applications: spec validation and dependency order.
-#include "supervision/application.hpp"
+#include "application.hpp"
 
-#include "runtime/errors.hpp"
-#include "supervision/errors.hpp"
+#include "../runtime/errors.hpp"
+#include "errors.hpp"
 
 #include <algorithm>
 #include <set>

@@ -2,7 +2,7 @@
 // application restart types; the dependency order is a pure function.
 #pragma once
 
-#include "supervision/child_spec.hpp"
+#include "child_spec.hpp"
 
 #include <functional>
 #include <map>

@@ -1,15 +1,15 @@
 // The application controller: loads, starts and stops a node's
 // applications under its root supervisor and applies their restart types.
-#include "supervision/application_controller.hpp"
+#include "application_controller.hpp"
 
-#include "actors/blocking_request.hpp"
-#include "actors/crash_report.hpp"
-#include "actors/serial_tasks.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/system_config.hpp"
-#include "supervision/atoms.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
+#include "../actors/blocking_request.hpp"
+#include "../actors/crash_report.hpp"
+#include "../actors/serial_tasks.hpp"
+#include "../runtime/errors.hpp"
+#include "../runtime/system_config.hpp"
+#include "atoms.hpp"
+#include "errors.hpp"
+#include "supervisor.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>

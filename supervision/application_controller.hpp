@@ -2,7 +2,7 @@
 // applications under its root supervisor and applies their restart types.
 #pragma once
 
-#include "supervision/application.hpp"
+#include "application.hpp"
 
 #include <chrono>
 #include <functional>

@@ -1,7 +1,7 @@
 // Child specifications and supervisor flags.
-#include "supervision/child_spec.hpp"
+#include "child_spec.hpp"
 
-#include "supervision/errors.hpp"
+#include "errors.hpp"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
 // The supervision layer's console commands.
-#include "supervision/console_commands.hpp"
+#include "console_commands.hpp"
 
-#include "actors/console_commands.hpp"
-#include "actors/introspection.hpp"
-#include "supervision/supervisor_client.hpp"
+#include "../actors/console_commands.hpp"
+#include "../actors/introspection.hpp"
+#include "supervisor_client.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>

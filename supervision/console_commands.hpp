@@ -1,8 +1,8 @@
 // The supervision layer's console commands: tree, actors, inspect, kill.
 #pragma once
 
-#include "actors/console.hpp"
-#include "actors/registry.hpp"
+#include "../actors/console.hpp"
+#include "../actors/registry.hpp"
 
 #include <memory>
 

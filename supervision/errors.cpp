@@ -1,9 +1,9 @@
 // Error codes of the supervision layer.
-#include "supervision/errors.hpp"
+#include "errors.hpp"
 
-#include "actors/errors.hpp"
-#include "actors/exit_reason.hpp"
-#include "runtime/errors.hpp"
+#include "../actors/errors.hpp"
+#include "../actors/exit_reason.hpp"
+#include "../runtime/errors.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>

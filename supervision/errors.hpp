@@ -1,7 +1,7 @@
 // Error codes of the supervision layer, registered as category "supervise".
 #pragma once
 
-#include "runtime/system_config.hpp"
+#include "../runtime/system_config.hpp"
 
 #include <cstdint>
 #include <optional>

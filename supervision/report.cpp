@@ -1,8 +1,8 @@
 // Supervisor reports.
-#include "supervision/report.hpp"
+#include "report.hpp"
 
-#include "runtime/crash_log.hpp"
-#include "runtime/system_config.hpp"
+#include "../runtime/crash_log.hpp"
+#include "../runtime/system_config.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/local_actor.hpp>

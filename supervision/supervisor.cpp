@@ -1,13 +1,13 @@
 // The supervisor actor.
-#include "supervision/supervisor.hpp"
+#include "supervisor.hpp"
 
-#include "actors/atoms.hpp"
-#include "actors/crash_report.hpp"
-#include "actors/serial_tasks.hpp"
-#include "runtime/system_config.hpp"
-#include "supervision/atoms.hpp"
-#include "supervision/report.hpp"
-#include "supervision/restart_window.hpp"
+#include "../actors/atoms.hpp"
+#include "../actors/crash_report.hpp"
+#include "../actors/serial_tasks.hpp"
+#include "../runtime/system_config.hpp"
+#include "atoms.hpp"
+#include "report.hpp"
+#include "restart_window.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>

@@ -2,9 +2,9 @@
 // restart strategies, restart intensity and escalation, dynamic children.
 #pragma once
 
-#include "actors/gen_server.hpp"
-#include "supervision/child_spec.hpp"
-#include "supervision/errors.hpp"
+#include "../actors/gen_server.hpp"
+#include "child_spec.hpp"
+#include "errors.hpp"
 
 #include <chrono>
 #include <cstdint>

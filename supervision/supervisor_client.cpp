@@ -1,9 +1,9 @@
 // The supervisor's dynamic API for code outside actors.
-#include "supervision/supervisor_client.hpp"
+#include "supervisor_client.hpp"
 
-#include "actors/blocking_request.hpp"
-#include "actors/caller.hpp"
-#include "supervision/atoms.hpp"
+#include "../actors/blocking_request.hpp"
+#include "../actors/caller.hpp"
+#include "atoms.hpp"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 // The supervisor's dynamic API for code outside actors.
 #pragma once
 
-#include "supervision/child_spec.hpp"
-#include "supervision/supervisor.hpp"
+#include "child_spec.hpp"
+#include "supervisor.hpp"
 
 #include <chrono>
 #include <optional>

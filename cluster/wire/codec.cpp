@@ -1,7 +1,7 @@
 // The cluster protocol's frames and their Cap'n Proto encoding.
-#include "cluster/wire/codec.hpp"
+#include "codec.hpp"
 
-#include "cluster/errors.hpp"
+#include "../errors.hpp"
 #include "cluster/wire/cluster.capnp.h"
 
 #include <capnp/message.h>

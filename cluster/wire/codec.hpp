@@ -3,9 +3,9 @@
 // never a crash.
 #pragma once
 
-#include "cluster/membership.hpp"
-#include "cluster/wire/route.hpp"
-#include "runtime/config.hpp"
+#include "../../runtime/config.hpp"
+#include "../membership.hpp"
+#include "route.hpp"
 
 #include <cstddef>
 #include <cstdint>

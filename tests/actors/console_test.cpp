@@ -1,10 +1,10 @@
 // Tests of the console's command registry and line splitting (no actors).
-#include "actors/console.hpp"
+#include "troupe/actors/console.hpp"
 
-#include "actors/console_commands.hpp"
-#include "actors/errors.hpp"
-#include "runtime/crash_log.hpp"
-#include "tests/testkit/node_process.hpp"
+#include "troupe/actors/console_commands.hpp"
+#include "troupe/actors/errors.hpp"
+#include "troupe/runtime/crash_log.hpp"
+#include "troupe/testkit/node_process.hpp"
 
 #include <doctest/doctest.h>
 

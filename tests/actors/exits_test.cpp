@@ -1,9 +1,9 @@
 // The exit-signal matrix of a generic server, on the deterministic
 // scheduler: normal / shutdown / abnormal / kill, from its parent or from
 // another linked actor, trapping exits or not.
-#include "actors/gen_server.hpp"
+#include "troupe/actors/gen_server.hpp"
 
-#include "tests/testkit/deterministic.hpp"
+#include "troupe/testkit/deterministic.hpp"
 
 #include <doctest/doctest.h>
 

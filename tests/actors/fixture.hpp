@@ -1,13 +1,13 @@
 // A threaded actor system with the node's services, for behaviour tests.
 #pragma once
 
-#include "actors/errors.hpp"
-#include "actors/registry.hpp"
-#include "runtime/crash_log.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/system_config.hpp"
-#include "supervision/errors.hpp"
-#include "tests/testkit/node_process.hpp"
+#include "troupe/actors/errors.hpp"
+#include "troupe/actors/registry.hpp"
+#include "troupe/runtime/crash_log.hpp"
+#include "troupe/runtime/logging.hpp"
+#include "troupe/runtime/system_config.hpp"
+#include "troupe/supervision/errors.hpp"
+#include "troupe/testkit/node_process.hpp"
 
 #include <doctest/doctest.h>
 

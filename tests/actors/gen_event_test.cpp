@@ -1,10 +1,10 @@
 // Tests of the event manager behaviour.
-#include "actors/gen_event.hpp"
+#include "troupe/actors/gen_event.hpp"
 
 #include "tests/actors/fixture.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/wait.hpp"
 
-#include "tests/testkit/journal.hpp"
+#include "troupe/testkit/journal.hpp"
 
 #include <doctest/doctest.h>
 

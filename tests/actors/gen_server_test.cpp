@@ -1,8 +1,8 @@
 // Tests of the generic server behaviour, through its public API.
-#include "actors/gen_server.hpp"
+#include "troupe/actors/gen_server.hpp"
 
 #include "tests/actors/fixture.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,8 +1,8 @@
 // Tests of the node-local name registry.
-#include "actors/registry.hpp"
+#include "troupe/actors/registry.hpp"
 
 #include "tests/actors/fixture.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 

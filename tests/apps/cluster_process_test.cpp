@@ -1,7 +1,7 @@
 // Process tests of clustering: troupe-node processes join, one is killed,
 // the others notice, and it comes back from its data directory.
-#include "tests/testkit/node_process.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/node_process.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,10 +1,10 @@
 // Process tests of the console, troupectl and the HTTP endpoint: a real
 // troupe-node, driven from outside over its socket, TCP and HTTP.
-#include "apps/console_client.hpp"
-#include "apps/console_protocol.hpp"
-#include "runtime/crash_log.hpp"
-#include "tests/testkit/node_process.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/apps/console_client.hpp"
+#include "troupe/apps/console_protocol.hpp"
+#include "troupe/runtime/crash_log.hpp"
+#include "troupe/testkit/node_process.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 #include <httplib.h>

@@ -1,12 +1,13 @@
 // Tests of the node assembly in one process: applications and stop requests.
-#include "apps/node.hpp"
+#include "troupe/apps/node.hpp"
 
-#include "apps/console_client.hpp"
+#include "troupe/apps/console_client.hpp"
 
-#include "runtime/errors.hpp"
-#include "supervision/supervisor_client.hpp"
 #include "tests/supervision/sup_fixture.hpp"
-#include "tests/testkit/node_process.hpp"
+#include "troupe/runtime/errors.hpp"
+#include "troupe/supervision/supervisor_client.hpp"
+#include "troupe/testkit/node_process.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 
@@ -204,6 +205,43 @@ TEST_CASE_FIXTURE(node_fixture, "the console answers over its socket after "
   REQUIRE(sent);
   CHECK(sent->ok);
   someone->receive([](const std::string& text) { CHECK(text == "hi there"); });
+}
+
+TEST_CASE_FIXTURE(node_fixture, "a node on a wildcard address is dialled at "
+                                "the address it advertises") {
+  // Listens on every interface; peers must dial 127.0.0.1 (its advertise
+  // address, with the port the OS picked).
+  auto wide = config();
+  wide.listen = {.host = "0.0.0.0", .port = 0};
+  wide.advertise = troupe::runtime::endpoint{.host = "127.0.0.1", .port = 0};
+  auto a = troupe::node::start(wide, {.console_log = false, .seed = 7});
+  REQUIRE(a);
+  auto port = (*a)->listen_port();
+  REQUIRE_NE(port, 0);
+  CHECK_EQ((*a)->advertised(), "127.0.0.1:" + std::to_string(port));
+
+  auto other = config();
+  other.name = "b1";
+  other.data_dir = dir.path() / "b1";
+  other.join = {{.host = "127.0.0.1", .port = port}};
+  auto b = troupe::node::start(other, {.console_log = false, .seed = 8});
+  REQUIRE(b);
+  auto seen = [&] {
+    auto views = (*b)->cluster().members();
+    if (!views) {
+      return false;
+    }
+    for (const auto& v : *views) {
+      if (v.info.name == (*a)->config().full_name()) {
+        return v.info.address.host == "127.0.0.1" && v.info.address.port == port
+               && v.info.status == troupe::cluster::member_status::up;
+      }
+    }
+    return false;
+  };
+  CHECK(troupe::testkit::wait_until(seen, 20s));
+  (*b)->stop("test");
+  (*a)->stop("test");
 }
 
 TEST_SUITE_END();

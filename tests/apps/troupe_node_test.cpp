@@ -1,6 +1,6 @@
 // Process tests: troupe-node started, signalled and checked from outside.
-#include "tests/testkit/node_process.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/node_process.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 // one process), and failure detection of a killed and of a stopped
 // troupe-node process (default settings), against the goals of the issue.
 #include "tests/bench/bench.hpp"
-#include "tests/testkit/cluster_harness.hpp"
+#include "troupe/testkit/cluster_harness.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>

@@ -2,9 +2,9 @@
 // run: cast throughput, call round trips from an actor and from a blocking
 // caller (with CAF's work-stealing and work-sharing schedulers), spawn and
 // init of many servers, and memory per idle server.
-#include "actors/gen_server.hpp"
-#include "runtime/system_config.hpp"
 #include "tests/bench/bench.hpp"
+#include "troupe/actors/gen_server.hpp"
+#include "troupe/runtime/system_config.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>

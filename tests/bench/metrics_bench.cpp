@@ -1,7 +1,7 @@
 // Benchmark: cost of updating runtime metrics against the bare alternatives,
 // on one thread and with two threads updating the same series.
-#include "runtime/metrics.hpp"
 #include "tests/bench/bench.hpp"
+#include "troupe/runtime/metrics.hpp"
 
 #include <atomic>
 #include <mutex>

@@ -6,13 +6,13 @@
 // the nodes): what a CAF program without Troupe gets.
 // The program runs itself a second time with --serve as the far side.
 // `remote_bench sharing` runs both with CAF's work-sharing scheduler.
-#include "apps/node.hpp"
-#include "cluster/atoms.hpp"
-#include "cluster/transport.hpp"
 #include "tests/bench/bench.hpp"
-#include "tests/testkit/node_process.hpp"
-#include "tests/testkit/read_exactly.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/apps/node.hpp"
+#include "troupe/cluster/atoms.hpp"
+#include "troupe/cluster/transport.hpp"
+#include "troupe/testkit/node_process.hpp"
+#include "troupe/testkit/read_exactly.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>

@@ -2,12 +2,12 @@
 // owned name against a direct send; remote by-name send against the
 // transport's own payload send; claim and rebalance time after a join at
 // Q=1,024.
-#include "cluster/atoms.hpp"
-#include "cluster/message_bytes.hpp"
-#include "cluster/router_client.hpp"
-#include "cluster/wire/codec.hpp"
 #include "tests/bench/bench.hpp"
-#include "tests/testkit/cluster_harness.hpp"
+#include "troupe/cluster/atoms.hpp"
+#include "troupe/cluster/message_bytes.hpp"
+#include "troupe/cluster/router_client.hpp"
+#include "troupe/cluster/wire/codec.hpp"
+#include "troupe/testkit/cluster_harness.hpp"
 
 #include <caf/event_based_actor.hpp>
 

@@ -10,7 +10,7 @@
 // named.
 #include "tests/bench/bench.hpp"
 #include "tests/sim/scenarios.hpp"
-#include "tests/testkit/sim_world.hpp"
+#include "troupe/testkit/sim_world.hpp"
 
 #include <fmt/format.h>
 

@@ -1,11 +1,11 @@
 // Benchmark: restarts per second of a crashing child under one_for_one,
 // beside raw CAF re-spawning the same child in the same run; start and
 // orderly stop of a 10,000-child tree, with its memory.
-#include "runtime/system_config.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
-#include "supervision/supervisor_client.hpp"
 #include "tests/bench/bench.hpp"
+#include "troupe/runtime/system_config.hpp"
+#include "troupe/supervision/errors.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/supervision/supervisor_client.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>

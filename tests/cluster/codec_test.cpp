@@ -1,9 +1,9 @@
 // Tests of the wire codec: round trips, hostile input, schema evolution.
-#include "cluster/wire/codec.hpp"
+#include "troupe/cluster/wire/codec.hpp"
 
-#include "cluster/errors.hpp"
-#include "runtime/errors.hpp"
 #include "tests/cluster/newer.capnp.h"
+#include "troupe/cluster/errors.hpp"
+#include "troupe/runtime/errors.hpp"
 
 #include <doctest/doctest.h>
 

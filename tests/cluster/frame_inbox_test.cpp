@@ -1,5 +1,5 @@
 // Tests of cutting received bytes into frames.
-#include "cluster/frame_inbox.hpp"
+#include "troupe/cluster/frame_inbox.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // The handshake's proofs: each binds the whole exchange and one role.
-#include "cluster/handshake.hpp"
+#include "troupe/cluster/handshake.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // Tests of the pure membership core: version vectors, status transitions,
 // the merge laws, gossip reception, convergence and the leader.
-#include "cluster/membership.hpp"
+#include "troupe/cluster/membership.hpp"
 
 #include <doctest/doctest.h>
 

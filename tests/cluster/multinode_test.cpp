@@ -1,16 +1,16 @@
 // Multi-node cluster tests in one process: real nodes on loopback through
 // the test kit's cluster harness.
-#include "tests/testkit/cluster_harness.hpp"
+#include "troupe/testkit/cluster_harness.hpp"
 
-#include "cluster/atoms.hpp"
-#include "cluster/console_commands.hpp"
-#include "cluster/errors.hpp"
-#include "cluster/handshake.hpp"
-#include "cluster/transport.hpp"
-#include "cluster/wire/codec.hpp"
-#include "supervision/supervisor_client.hpp"
-#include "tests/testkit/read_exactly.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/cluster/atoms.hpp"
+#include "troupe/cluster/console_commands.hpp"
+#include "troupe/cluster/errors.hpp"
+#include "troupe/cluster/handshake.hpp"
+#include "troupe/cluster/transport.hpp"
+#include "troupe/cluster/wire/codec.hpp"
+#include "troupe/supervision/supervisor_client.hpp"
+#include "troupe/testkit/read_exactly.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 

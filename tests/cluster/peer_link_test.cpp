@@ -1,8 +1,8 @@
 // The sending side of a peer connection, on a local socket pair: frames
 // written at once or queued and batched, never interleaved, in order per
 // thread; a closed link refuses; a peer that stops reading breaks it.
-#include "cluster/peer_link.hpp"
-#include "tests/testkit/read_exactly.hpp"
+#include "troupe/cluster/peer_link.hpp"
+#include "troupe/testkit/read_exactly.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // Tests of the phi-accrual arithmetic.
-#include "cluster/phi_detector.hpp"
+#include "troupe/cluster/phi_detector.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // The ring: the name hash, partitions, the claim's balance, moves and
 // spacing, and preference lists.
-#include "cluster/ring.hpp"
+#include "troupe/cluster/ring.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>

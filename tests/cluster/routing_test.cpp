@@ -1,9 +1,9 @@
 // Routing by name on five in-process nodes: every name reaches exactly one
 // activation, fallbacks take over from a crashed owner, handoff carries
 // state on a join and before a leave.
-#include "cluster/name_table.hpp"
-#include "cluster/router_client.hpp"
-#include "tests/testkit/cluster_harness.hpp"
+#include "troupe/cluster/name_table.hpp"
+#include "troupe/cluster/router_client.hpp"
+#include "troupe/testkit/cluster_harness.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>

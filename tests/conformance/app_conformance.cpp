@@ -6,14 +6,14 @@
 // running.
 //
 //   app_conformance TYPE ENDING
-#include "actors/atoms.hpp"
-#include "actors/gen_server.hpp"
-#include "runtime/logging.hpp"
-#include "supervision/application_controller.hpp"
-#include "supervision/atoms.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
-#include "tests/testkit/deterministic.hpp"
+#include "troupe/actors/atoms.hpp"
+#include "troupe/actors/gen_server.hpp"
+#include "troupe/runtime/logging.hpp"
+#include "troupe/supervision/application_controller.hpp"
+#include "troupe/supervision/atoms.hpp"
+#include "troupe/supervision/errors.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/testkit/deterministic.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_actor.hpp>

@@ -7,16 +7,16 @@
 // Everything runs on CAF's deterministic test scheduler: a step runs until
 // nothing is left to run, passing virtual time only to reach a timer (a
 // shutdown timeout, a slow child), as the OTP runner waits in real time.
-#include "actors/atoms.hpp"
-#include "actors/crash_report.hpp"
-#include "actors/gen_server.hpp"
-#include "runtime/crash_log.hpp"
-#include "runtime/logging.hpp"
-#include "supervision/atoms.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
-#include "tests/testkit/deterministic.hpp"
-#include "tests/testkit/node_process.hpp"
+#include "troupe/actors/atoms.hpp"
+#include "troupe/actors/crash_report.hpp"
+#include "troupe/actors/gen_server.hpp"
+#include "troupe/runtime/crash_log.hpp"
+#include "troupe/runtime/logging.hpp"
+#include "troupe/supervision/atoms.hpp"
+#include "troupe/supervision/errors.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/testkit/deterministic.hpp"
+#include "troupe/testkit/node_process.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>

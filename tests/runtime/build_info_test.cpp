@@ -1,8 +1,8 @@
 // Tests of the compiled-in version and build information.
-#include "runtime/build_info.hpp"
+#include "troupe/runtime/build_info.hpp"
 
-#include "runtime/errors.hpp"
-#include "runtime/system_config.hpp"
+#include "troupe/runtime/errors.hpp"
+#include "troupe/runtime/system_config.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,8 +1,8 @@
 // Tests of configuration layering and validation.
-#include "runtime/config.hpp"
+#include "troupe/runtime/config.hpp"
 
-#include "runtime/errors.hpp"
-#include "tests/testkit/node_process.hpp"
+#include "troupe/runtime/errors.hpp"
+#include "troupe/testkit/node_process.hpp"
 
 #include <doctest/doctest.h>
 
@@ -266,6 +266,35 @@ TEST_CASE("endpoints accept names, IPv4 and bracketed IPv6") {
     CAPTURE(bad);
     CHECK_FALSE(rt::parse_endpoint(bad));
   }
+}
+
+TEST_CASE("the advertised address is advertise, else listen with a wildcard "
+          "host replaced by the node name's host") {
+  rt::config_input in;
+  in.flags["node.name"] = {"n4@10.1.2.3"};
+  in.flags["node.listen"] = {"0.0.0.0:4371"};
+  auto cfg = rt::load_config(in);
+  REQUIRE(cfg);
+  CHECK_EQ(rt::to_string(cfg->advertised()), "10.1.2.3:4371");
+
+  in.flags["node.advertise"] = {"gw.example:0"};
+  cfg = rt::load_config(in);
+  REQUIRE(cfg);
+  CHECK_EQ(rt::to_string(cfg->advertised()), "gw.example:4371");
+
+  in.environment["TROUPE_NODE_ADVERTISE"] = "192.0.2.7:5000";
+  in.flags.erase("node.advertise");
+  cfg = rt::load_config(in);
+  REQUIRE(cfg);
+  CHECK_EQ(rt::to_string(cfg->advertised()), "192.0.2.7:5000");
+
+  in.flags["node.advertise"] = {"0.0.0.0:4371"};
+  auto text = load_error(in);
+  CHECK(contains(text, "node.advertise = \"0.0.0.0:4371\" (from flag "
+                       "--advertise): expected host:port that other nodes "
+                       "can dial"));
+
+  CHECK_EQ(rt::to_string(rt::load_config({})->advertised()), "127.0.0.1:4370");
 }
 
 TEST_SUITE_END();

@@ -1,7 +1,7 @@
 // Tests of the crash-report log.
-#include "runtime/crash_log.hpp"
+#include "troupe/runtime/crash_log.hpp"
 
-#include "tests/testkit/node_process.hpp"
+#include "troupe/testkit/node_process.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,9 +1,9 @@
 // Tests of node identity, the data-directory lock and atomic files.
-#include "runtime/identity.hpp"
+#include "troupe/runtime/identity.hpp"
 
-#include "runtime/atomic_file.hpp"
-#include "runtime/errors.hpp"
-#include "tests/testkit/node_process.hpp"
+#include "troupe/runtime/atomic_file.hpp"
+#include "troupe/runtime/errors.hpp"
+#include "troupe/testkit/node_process.hpp"
 
 #include <doctest/doctest.h>
 

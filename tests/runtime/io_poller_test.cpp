@@ -1,7 +1,7 @@
 // Tests of the sockets read by the scheduler's workers.
-#include "runtime/io_poller.hpp"
+#include "troupe/runtime/io_poller.hpp"
 
-#include "runtime/system_config.hpp"
+#include "troupe/runtime/system_config.hpp"
 
 #include <doctest/doctest.h>
 

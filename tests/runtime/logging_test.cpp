@@ -1,7 +1,7 @@
 // Tests of the per-node logging context.
-#include "runtime/logging.hpp"
+#include "troupe/runtime/logging.hpp"
 
-#include "tests/testkit/node_process.hpp"
+#include "troupe/testkit/node_process.hpp"
 
 #include <doctest/doctest.h>
 

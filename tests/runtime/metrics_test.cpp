@@ -1,5 +1,5 @@
 // Tests of the metrics registry and its Prometheus rendering.
-#include "runtime/metrics.hpp"
+#include "troupe/runtime/metrics.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,12 +2,12 @@
 // partitions, routing by name and handoff, in virtual time (these ran in
 // real time on loopback before; a few real-socket tests remain in
 // tests/cluster).
-#include "tests/testkit/sim_ledger.hpp"
-#include "tests/testkit/sim_scenario.hpp"
-#include "tests/testkit/sim_world.hpp"
+#include "troupe/testkit/sim_ledger.hpp"
+#include "troupe/testkit/sim_scenario.hpp"
+#include "troupe/testkit/sim_world.hpp"
 
-#include "cluster/errors.hpp"
-#include "runtime/errors.hpp"
+#include "troupe/cluster/errors.hpp"
+#include "troupe/runtime/errors.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>

@@ -1,5 +1,5 @@
 // The simulated network on its own: connections, order, cuts, resets.
-#include "tests/testkit/sim_network.hpp"
+#include "troupe/testkit/sim_network.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // The cluster's own scenarios for the simulated world.
 #include "tests/sim/scenarios.hpp"
 
-#include "tests/testkit/sim_ledger.hpp"
+#include "troupe/testkit/sim_ledger.hpp"
 
 #include <memory>
 

@@ -2,7 +2,7 @@
 // suite and the swarm runner.
 #pragma once
 
-#include "tests/testkit/sim_scenario.hpp"
+#include "troupe/testkit/sim_scenario.hpp"
 
 #include <string>
 #include <vector>

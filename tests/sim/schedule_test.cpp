@@ -1,7 +1,7 @@
 // Fault schedules: the one-line form, random schedules and shrinking.
-#include "tests/testkit/sim_schedule.hpp"
+#include "troupe/testkit/sim_schedule.hpp"
 
-#include "runtime/errors.hpp"
+#include "troupe/runtime/errors.hpp"
 
 #include <doctest/doctest.h>
 

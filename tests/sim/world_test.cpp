@@ -1,8 +1,8 @@
 // The simulated world: nodes converge, crash, restart, freeze and partition
 // in virtual time, and a seed replays a run exactly.
-#include "tests/testkit/sim_ledger.hpp"
-#include "tests/testkit/sim_scenario.hpp"
-#include "tests/testkit/sim_world.hpp"
+#include "troupe/testkit/sim_ledger.hpp"
+#include "troupe/testkit/sim_scenario.hpp"
+#include "troupe/testkit/sim_world.hpp"
 
 #include <doctest/doctest.h>
 

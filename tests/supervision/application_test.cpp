@@ -1,11 +1,11 @@
 // Tests of applications: spec checks, dependency order, the controller.
-#include "supervision/application.hpp"
-#include "supervision/application_controller.hpp"
+#include "troupe/supervision/application.hpp"
+#include "troupe/supervision/application_controller.hpp"
 
-#include "runtime/errors.hpp"
+#include "troupe/runtime/errors.hpp"
 
 #include "tests/supervision/sup_fixture.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // Tests of the restart intensity window at its edges.
-#include "supervision/restart_window.hpp"
+#include "troupe/supervision/restart_window.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,11 +2,11 @@
 // stop and exits when told, and a fixture to build and poke trees.
 #pragma once
 
-#include "actors/gen_server.hpp"
-#include "supervision/supervisor.hpp"
-#include "supervision/supervisor_client.hpp"
 #include "tests/actors/fixture.hpp"
-#include "tests/testkit/journal.hpp"
+#include "troupe/actors/gen_server.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/supervision/supervisor_client.hpp"
+#include "troupe/testkit/journal.hpp"
 
 #include <caf/after.hpp>
 #include <caf/scoped_actor.hpp>

@@ -1,10 +1,10 @@
 // Tests of supervisors, through the public API.
-#include "supervision/supervisor.hpp"
-#include "supervision/supervisor_client.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/supervision/supervisor_client.hpp"
 
 #include "tests/actors/fixture.hpp"
 #include "tests/supervision/sup_fixture.hpp"
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <doctest/doctest.h>
 

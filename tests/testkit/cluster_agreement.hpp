@@ -3,7 +3,7 @@
 // Pure: the harnesses get the nodes' states their own ways.
 #pragma once
 
-#include "cluster/membership_actor.hpp"
+#include "troupe/cluster/membership_actor.hpp"
 
 #include <algorithm>
 #include <memory>

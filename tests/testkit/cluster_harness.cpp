@@ -1,9 +1,9 @@
 // In-process multi-node clusters for tests.
-#include "tests/testkit/cluster_harness.hpp"
+#include "troupe/testkit/cluster_harness.hpp"
 
-#include "tests/testkit/cluster_agreement.hpp"
+#include "troupe/testkit/cluster_agreement.hpp"
 
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <algorithm>
 #include <caf/sec.hpp>
@@ -79,7 +79,8 @@ caf::error cluster_harness::start(std::size_t i,
   }
   auto n = node::start(cfg, {.console_log = false,
                              .applications = std::move(apps),
-                             .kinds = std::move(kinds)});
+                             .kinds = std::move(kinds),
+                             .add_message_types = opts_.add_message_types});
   if (!n) {
     return std::move(n.error());
   }

@@ -2,8 +2,8 @@
 // and restart them, partition and heal, wait for conditions.
 #pragma once
 
-#include "apps/node.hpp"
-#include "tests/testkit/node_process.hpp"
+#include "troupe/apps/node.hpp"
+#include "troupe/testkit/node_process.hpp"
 
 #include <chrono>
 #include <functional>
@@ -41,6 +41,9 @@ public:
       applications{};
     /// Kinds of virtual actors each node registers, by node index.
     std::function<std::vector<cluster::actor_kind>(std::size_t)> kinds{};
+    /// Registers the types your messages carry between nodes, on each node
+    /// (see `node::options::add_message_types`).
+    std::function<void(caf::actor_system_config&)> add_message_types{};
     /// Log level of the nodes' logs (written to their data directories).
     runtime::log_level level = runtime::log_level::info;
   };

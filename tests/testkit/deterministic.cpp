@@ -1,5 +1,5 @@
 // A CAF actor system on the deterministic test scheduler, for doctest.
-#include "tests/testkit/deterministic.hpp"
+#include "troupe/testkit/deterministic.hpp"
 
 #include <caf/exit_reason.hpp>
 #include <caf/message_view.hpp>

@@ -6,7 +6,7 @@
 // at teardown, so the system always shuts down.
 #pragma once
 
-#include "runtime/system_config.hpp"
+#include "troupe/runtime/system_config.hpp"
 
 #include <chrono>
 #include <deque>

@@ -1,5 +1,5 @@
 // Tests of the deterministic actor-system fixture.
-#include "tests/testkit/deterministic.hpp"
+#include "troupe/testkit/deterministic.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // Starts a troupe-node process for a test, watches it, stops or kills it.
-#include "tests/testkit/node_process.hpp"
+#include "troupe/testkit/node_process.hpp"
 
-#include "tests/testkit/wait.hpp"
+#include "troupe/testkit/wait.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -39,11 +39,11 @@ public:
   /// What to run.
   struct options {
     std::filesystem::path binary = troupe_node_binary();
-    std::vector<std::string> args;
+    std::vector<std::string> args{};
     /// Added to (or replacing entries of) the test's environment.
-    std::map<std::string, std::string> env;
+    std::map<std::string, std::string> env{};
     /// Working directory, also where the output files go.
-    std::filesystem::path work_dir;
+    std::filesystem::path work_dir{};
   };
 
   explicit node_process(options opts);

@@ -1,8 +1,8 @@
 // The ledger kind and its tracker.
-#include "tests/testkit/sim_ledger.hpp"
+#include "troupe/testkit/sim_ledger.hpp"
 
-#include "actors/crash_report.hpp"
-#include "tests/testkit/sim_world.hpp"
+#include "troupe/actors/crash_report.hpp"
+#include "troupe/testkit/sim_world.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <fmt/format.h>

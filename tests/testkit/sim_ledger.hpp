@@ -4,8 +4,8 @@
 // acknowledged and finds the lost and the doubled.
 #pragma once
 
-#include "cluster/virtual_actor.hpp"
-#include "tests/testkit/sim_network.hpp"
+#include "troupe/cluster/virtual_actor.hpp"
+#include "troupe/testkit/sim_network.hpp"
 
 #include <cstdint>
 #include <map>

@@ -1,5 +1,5 @@
 // The simulated network of the test kit's simulated world.
-#include "tests/testkit/sim_network.hpp"
+#include "troupe/testkit/sim_network.hpp"
 
 #include <algorithm>
 

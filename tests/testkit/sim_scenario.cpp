@@ -1,7 +1,7 @@
 // Scenarios for the simulated world.
-#include "tests/testkit/sim_scenario.hpp"
+#include "troupe/testkit/sim_scenario.hpp"
 
-#include "runtime/errors.hpp"
+#include "troupe/runtime/errors.hpp"
 
 #include <fmt/format.h>
 

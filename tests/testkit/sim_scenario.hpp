@@ -4,8 +4,8 @@
 // smallest schedule that still fails.
 #pragma once
 
-#include "tests/testkit/sim_schedule.hpp"
-#include "tests/testkit/sim_world.hpp"
+#include "troupe/testkit/sim_schedule.hpp"
+#include "troupe/testkit/sim_world.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Fault schedules for the simulated world.
-#include "tests/testkit/sim_schedule.hpp"
+#include "troupe/testkit/sim_schedule.hpp"
 
-#include "runtime/errors.hpp"
+#include "troupe/runtime/errors.hpp"
 
 #include <fmt/format.h>
 

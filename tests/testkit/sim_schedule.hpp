@@ -2,7 +2,7 @@
 // a test or drawn from a seed, printed and parsed as one line, and shrunk.
 #pragma once
 
-#include "tests/testkit/sim_network.hpp"
+#include "troupe/testkit/sim_network.hpp"
 
 #include <cstddef>
 #include <random>

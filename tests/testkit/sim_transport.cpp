@@ -1,11 +1,11 @@
 // The cluster transport of a simulated node.
-#include "tests/testkit/sim_transport.hpp"
+#include "troupe/testkit/sim_transport.hpp"
 
-#include "actors/crash_report.hpp"
-#include "cluster/atoms.hpp"
-#include "cluster/frame_inbox.hpp"
-#include "cluster/transport_core.hpp"
-#include "runtime/errors.hpp"
+#include "troupe/actors/crash_report.hpp"
+#include "troupe/cluster/atoms.hpp"
+#include "troupe/cluster/frame_inbox.hpp"
+#include "troupe/cluster/transport_core.hpp"
+#include "troupe/runtime/errors.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <fmt/format.h>

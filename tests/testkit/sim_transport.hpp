@@ -2,8 +2,8 @@
 // (`cluster::transport_core`) on the simulated network instead of TCP.
 #pragma once
 
-#include "cluster/context.hpp"
-#include "tests/testkit/sim_network.hpp"
+#include "troupe/cluster/context.hpp"
+#include "troupe/testkit/sim_network.hpp"
 
 #include <cstdint>
 

@@ -4,15 +4,15 @@
 // network, every run replayable from one seed.
 #pragma once
 
-#include "cluster/atoms.hpp"
-#include "cluster/membership_actor.hpp"
-#include "cluster/router_client.hpp"
-#include "cluster/virtual_actor.hpp"
-#include "runtime/config.hpp"
-#include "runtime/system_config.hpp"
-#include "supervision/application.hpp"
-#include "tests/testkit/sim_network.hpp"
-#include "tests/testkit/sim_schedule.hpp"
+#include "troupe/cluster/atoms.hpp"
+#include "troupe/cluster/membership_actor.hpp"
+#include "troupe/cluster/router_client.hpp"
+#include "troupe/cluster/virtual_actor.hpp"
+#include "troupe/runtime/config.hpp"
+#include "troupe/runtime/system_config.hpp"
+#include "troupe/supervision/application.hpp"
+#include "troupe/testkit/sim_network.hpp"
+#include "troupe/testkit/sim_schedule.hpp"
 
 #include <chrono>
 #include <cstdint>
