@@ -1,6 +1,8 @@
 // Tests of configuration layering and validation.
 #include "troupe/runtime/config.hpp"
 
+#include "tests/runtime/config_checks.hpp"
+
 #include "troupe/runtime/errors.hpp"
 #include "troupe/testkit/node_process.hpp"
 
@@ -9,30 +11,9 @@
 #include <fstream>
 
 namespace rt = troupe::runtime;
-
-namespace {
-
-std::filesystem::path write_toml(const troupe::testkit::temp_dir& dir,
-                                 const std::string& text) {
-  auto path = dir.path() / "node.toml";
-  std::ofstream{path} << text;
-  return path;
-}
-
-// Loads and expects failure; returns the one-line message.
-std::string load_error(const rt::config_input& input) {
-  auto cfg = rt::load_config(input);
-  REQUIRE_FALSE(cfg);
-  auto text = rt::describe(cfg.error());
-  CHECK(text.find('\n') == std::string::npos);
-  return text;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-} // namespace
+using troupe::test::contains;
+using troupe::test::load_error;
+using troupe::test::write_toml;
 
 TEST_SUITE_BEGIN("runtime.config");
 

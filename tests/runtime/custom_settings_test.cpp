@@ -2,6 +2,8 @@
 // Troupe's.
 #include "troupe/runtime/custom_settings.hpp"
 
+#include "tests/runtime/config_checks.hpp"
+
 #include "troupe/runtime/config.hpp"
 #include "troupe/runtime/errors.hpp"
 #include "troupe/testkit/node_process.hpp"
@@ -13,6 +15,7 @@
 
 namespace rt = troupe::runtime;
 using namespace std::chrono_literals;
+using troupe::test::load_error;
 
 namespace {
 
@@ -35,14 +38,6 @@ rt::config_input shop_input() {
   rt::config_input in;
   in.custom = shop_settings();
   return in;
-}
-
-std::string load_error(const rt::config_input& input) {
-  auto cfg = rt::load_config(input);
-  REQUIRE_FALSE(cfg);
-  auto text = rt::describe(cfg.error());
-  CHECK(text.find('\n') == std::string::npos);
-  return text;
 }
 
 } // namespace
