@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -27,8 +28,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Time an unauthenticated TCP client has to send its first request.
-constexpr auto auth_timeout = 10s;
 /// Time a client has to finish a frame it has begun.
 constexpr auto frame_timeout = 10s;
 
@@ -57,7 +56,7 @@ caf::expected<int> listen_unix(const std::filesystem::path& path) {
   // Bound under a temporary name and made private before it appears under
   // the real one, so that nobody else can ever connect.
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || ::chmod(tmp.c_str(), 0600) != 0 || ::listen(fd, 16) != 0
+      || ::chmod(tmp.c_str(), 0600) != 0 || ::listen(fd, SOMAXCONN) != 0
       || ::rename(tmp.c_str(), path.c_str()) != 0) {
     auto why = std::strerror(errno);
     ::close(fd);
@@ -92,7 +91,8 @@ listen_tcp(const runtime::endpoint& ep) {
     }
     int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 16) != 0) {
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0
+        || ::listen(fd, SOMAXCONN) != 0) {
       why = std::strerror(errno);
       ::close(fd);
       continue;
@@ -130,6 +130,13 @@ std::string peer_of(int fd) {
     return fmt::format("[{}]:{}", host, ntohs(in6->sin6_port));
   }
   return "unix";
+}
+
+// The address of a TCP peer without its port: the unit of rate limiting.
+std::string source_of(int fd) {
+  auto peer = peer_of(fd);
+  auto colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
 }
 
 bool same_secret(const std::string& a, const std::string& b) {
@@ -173,7 +180,8 @@ console_server::start(options opts, const actors::console_registry& registry) {
     self->tcp_fd_ = tcp->first;
     self->tcp_port_ = tcp->second;
   }
-  if (::pipe2(self->wake_, O_CLOEXEC) != 0) {
+  if (::pipe2(self->wake_, O_CLOEXEC) != 0
+      || ::pipe2(self->freed_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return endpoint_error(fmt::format("console: {}", std::strerror(errno)));
   }
   self->acceptor_ = std::thread{[s = self.get()] { s->accept_loop(); }};
@@ -188,8 +196,7 @@ console_server::start(options opts, const actors::console_registry& registry) {
 console_server::console_server(options opts,
                                const actors::console_registry& registry)
   : opts_(std::move(opts)), registry_(&registry),
-    auth_tokens_(opts_.auth_burst),
-    auth_updated_(std::chrono::steady_clock::now()) {}
+    limiter_(opts_.auth_burst, opts_.auth_refill) {}
 
 console_server::~console_server() {
   stopping_ = true;
@@ -207,7 +214,11 @@ console_server::~console_server() {
     }
   }
   reap(true);
-  for (int fd : {unix_fd_, tcp_fd_, wake_[0], wake_[1]}) {
+  for (const auto& w : waiting_) {
+    ::close(w.fd);
+  }
+  waiting_.clear();
+  for (int fd : {unix_fd_, tcp_fd_, wake_[0], wake_[1], freed_[0], freed_[1]}) {
     if (fd >= 0) {
       ::close(fd);
     }
@@ -218,12 +229,16 @@ console_server::~console_server() {
 }
 
 void console_server::accept_loop() {
+  std::optional<std::chrono::milliseconds> next_deadline;
   while (!stopping_) {
-    pollfd fds[3] = {{.fd = wake_[0], .events = POLLIN, .revents = 0},
+    pollfd fds[4] = {{.fd = wake_[0], .events = POLLIN, .revents = 0},
+                     {.fd = freed_[0], .events = POLLIN, .revents = 0},
                      {.fd = unix_fd_, .events = POLLIN, .revents = 0},
                      {.fd = tcp_fd_, .events = POLLIN, .revents = 0}};
-    nfds_t n = tcp_fd_ >= 0 ? 3 : 2;
-    if (::poll(fds, n, -1) < 0) {
+    nfds_t n = tcp_fd_ >= 0 ? 4 : 3;
+    int timeout = next_deadline ? static_cast<int>(next_deadline->count()) + 1
+                                : -1;
+    if (::poll(fds, n, timeout) < 0) {
       if (errno == EINTR) {
         continue;
       }
@@ -234,14 +249,35 @@ void console_server::accept_loop() {
     if ((fds[0].revents & POLLIN) != 0) {
       return;
     }
-    reap(false);
     if ((fds[1].revents & POLLIN) != 0) {
+      char buf[64];
+      while (::read(freed_[0], buf, sizeof(buf)) > 0) {
+      }
+    }
+    reap(false);
+    if ((fds[2].revents & POLLIN) != 0) {
       accept_one(unix_fd_, false);
     }
-    if (n == 3 && (fds[2].revents & POLLIN) != 0) {
+    if (n == 4 && (fds[3].revents & POLLIN) != 0) {
       accept_one(tcp_fd_, true);
     }
+    next_deadline = admit_waiting();
   }
+}
+
+std::size_t console_server::active(bool tcp) const {
+  std::size_t n = 0;
+  for (const auto& c : conns_) {
+    n += !c.done && c.tcp == tcp ? 1 : 0;
+  }
+  return n;
+}
+
+void console_server::start_serving(int fd, bool tcp) {
+  auto& conn = conns_.emplace_back();
+  conn.fd = fd;
+  conn.tcp = tcp;
+  conn.thread = std::thread{[this, &conn] { serve(conn); }};
 }
 
 void console_server::accept_one(int listener, bool tcp) {
@@ -250,43 +286,74 @@ void console_server::accept_one(int listener, bool tcp) {
     return; // the client gave up already, or we are out of descriptors
   }
   std::lock_guard<std::mutex> guard{mtx_};
-  if (tcp) {
-    auto now = std::chrono::steady_clock::now();
-    auto refill = std::chrono::duration<double>(now - auth_updated_)
-                  / opts_.auth_refill;
-    auth_tokens_ = std::min<double>(opts_.auth_burst, auth_tokens_ + refill);
-    auth_updated_ = now;
-    if (auth_tokens_ < 1.0) {
-      // Too many failed attempts lately: refuse without reading.
-      ++refused_unlogged_;
-      if (now - last_refusal_log_ >= 1s) {
-        opts_.log->warn("event=console.rate_limited peer={} refused={}",
-                        peer_of(fd), refused_unlogged_);
-        refused_unlogged_ = 0;
-        last_refusal_log_ = now;
-      }
-      refuse(fd, "too many failed authentications: try again later");
-      ::close(fd);
-      return;
+  auto now = std::chrono::steady_clock::now();
+  if (tcp && !limiter_.allows(source_of(fd), now)) {
+    // Too many failed attempts from there lately: refuse without reading.
+    ++refused_unlogged_;
+    if (now - last_refusal_log_ >= 1s) {
+      opts_.log->warn("event=console.rate_limited peer={} refused={}",
+                      peer_of(fd), refused_unlogged_);
+      refused_unlogged_ = 0;
+      last_refusal_log_ = now;
     }
-  }
-  size_t active = 0;
-  for (const auto& c : conns_) {
-    active += c.done ? 0 : 1;
-  }
-  if (active >= opts_.max_connections) {
-    opts_.log->warn("event=console.refused reason=too_many_connections "
-                    "active={}",
-                    active);
-    refuse(fd, fmt::format("too many console connections (at most {})",
-                           opts_.max_connections));
+    refuse(fd, "too many failed authentications: try again later");
     ::close(fd);
     return;
   }
-  auto& conn = conns_.emplace_back();
-  conn.fd = fd;
-  conn.tcp = tcp;
-  conn.thread = std::thread{[this, &conn] { serve(conn); }};
+  if (active(tcp) < opts_.max_connections) {
+    start_serving(fd, tcp);
+    return;
+  }
+  auto queued = std::count_if(waiting_.begin(), waiting_.end(),
+                              [tcp](const waiting& w) { return w.tcp == tcp; });
+  if (static_cast<std::size_t>(queued) < opts_.max_waiting) {
+    waiting_.push_back(
+      {.fd = fd, .tcp = tcp, .deadline = now + opts_.queue_wait});
+    return;
+  }
+  opts_.log->warn("event=console.refused reason=too_many_connections "
+                  "endpoint={} active={} waiting={}",
+                  tcp ? "tcp" : "unix", opts_.max_connections, queued);
+  refuse(fd, fmt::format("too many console connections (at most {}, and {} "
+                         "waiting)",
+                         opts_.max_connections, opts_.max_waiting));
+  ::close(fd);
+}
+
+std::optional<std::chrono::milliseconds> console_server::admit_waiting() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto now = std::chrono::steady_clock::now();
+  std::optional<std::chrono::milliseconds> next;
+  std::size_t free[2] = {0, 0};
+  for (bool tcp : {false, true}) {
+    auto used = active(tcp);
+    free[tcp ? 1 : 0]
+      = used < opts_.max_connections ? opts_.max_connections - used : 0;
+  }
+  for (auto i = waiting_.begin(); i != waiting_.end();) {
+    auto& slots = free[i->tcp ? 1 : 0];
+    if (slots > 0) {
+      --slots;
+      start_serving(i->fd, i->tcp);
+      i = waiting_.erase(i);
+    } else if (i->deadline <= now) {
+      opts_.log->warn("event=console.refused reason=no_slot_in_time "
+                      "endpoint={}",
+                      i->tcp ? "tcp" : "unix");
+      refuse(i->fd,
+             fmt::format("too many console connections (at most {}); "
+                         "no slot within {}ms",
+                         opts_.max_connections, opts_.queue_wait.count()));
+      ::close(i->fd);
+      i = waiting_.erase(i);
+    } else {
+      auto left
+        = std::chrono::ceil<std::chrono::milliseconds>(i->deadline - now);
+      next = next ? std::min(*next, left) : left;
+      ++i;
+    }
+  }
+  return next;
 }
 
 void console_server::reap(bool all) {
@@ -314,8 +381,8 @@ bool console_server::authenticate(connection& conn, const std::string& token) {
     return true;
   }
   std::lock_guard<std::mutex> guard{mtx_};
-  auth_tokens_ = std::max(0.0, auth_tokens_ - 1.0);
   auto now = std::chrono::steady_clock::now();
+  limiter_.failed(source_of(conn.fd), now);
   if (now - last_refusal_log_ >= 1s) {
     opts_.log->warn("event=console.auth_failed peer={} suppressed={}",
                     peer_of(conn.fd), refused_unlogged_);
@@ -330,17 +397,25 @@ bool console_server::authenticate(connection& conn, const std::string& token) {
 void console_server::serve(connection& conn) {
   auto peer = conn.tcp ? peer_of(conn.fd) : std::string{"unix"};
   bool authenticated = !conn.tcp;
+  bool first = true;
   std::string body;
   while (!stopping_) {
     std::uint32_t announced = 0;
+    // Idle before the first request: closed (it holds a slot for nothing).
     auto first_wait
-      = authenticated ? std::nullopt
-                      : std::optional<std::chrono::milliseconds>{auth_timeout};
+      = first
+          ? std::optional<std::chrono::milliseconds>{opts_
+                                                       .first_request_timeout}
+          : std::nullopt;
     auto status = read_frame(conn.fd, console_max_request_bytes, body,
                              first_wait, frame_timeout, &announced);
     if (status == frame_status::closed || status == frame_status::failed) {
+      if (first && status == frame_status::failed) {
+        opts_.log->info("event=console.idle_closed peer={}", peer);
+      }
       break;
     }
+    first = false;
     if (status == frame_status::too_large) {
       opts_.log->warn("event=console.bad_request peer={} reason=too_large "
                       "bytes={}",
@@ -386,6 +461,8 @@ void console_server::serve(connection& conn) {
   // thread is reaped.
   ::shutdown(conn.fd, SHUT_RDWR);
   conn.done = true;
+  char c = 0;
+  (void)!::write(freed_[1], &c, 1); // the acceptor admits a waiting one
 }
 
 } // namespace troupe

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -18,9 +20,12 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
 #include <sys/socket.h>
@@ -143,6 +148,17 @@ struct console_node {
   }
 };
 
+// Whether the node closes `fd` (or has closed it) within `limit`.
+bool closed_within(int fd, std::chrono::milliseconds limit) {
+  pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+  if (::poll(&p, 1, static_cast<int>(limit.count())) != 1) {
+    return false;
+  }
+  char b = 0;
+  auto n = ::recv(fd, &b, 1, MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
 // Raw bytes to a fresh Unix connection; returns the node's reply, if any,
 // and whether the node closed the connection afterwards.
 struct raw_outcome {
@@ -163,9 +179,9 @@ raw_outcome send_raw(console_node& n, const std::string& bytes) {
     REQUIRE(r);
     out.reply = *r;
   }
-  char b = 0;
-  pollfd p{.fd = c.fd(), .events = POLLIN, .revents = 0};
-  out.closed = ::poll(&p, 1, 10000) == 1 && ::recv(c.fd(), &b, 1, 0) == 0;
+  // Closed: an end of stream, or a reset (the node closes at once, with
+  // the rest of what was sent unread).
+  out.closed = closed_within(c.fd(), 10s);
   return out;
 }
 
@@ -179,6 +195,98 @@ std::string frame_of(const std::string& body) {
 } // namespace
 
 TEST_SUITE_BEGIN("apps.console");
+
+TEST_CASE("the operator is never locked out: the Unix socket has slots of "
+          "its own, idle connections are closed, a burst waits for slots, "
+          "and wrong tokens lock out only their source") {
+  console_node n;
+  n.start();
+  SUBCASE("idle connections on both endpoints") {
+    std::vector<troupe::console_client> idle;
+    for (int i = 0; i < 20; ++i) {
+      auto c = troupe::console_client::connect_tcp(
+        {.host = "127.0.0.1", .port = n.tcp_port}, "never-sent");
+      REQUIRE(c);
+      idle.push_back(std::move(*c));
+    }
+    for (int i = 0; i < 16; ++i) {
+      idle.push_back(n.socket());
+    }
+    // Behind 16 idle Unix connections, a 17th waits for a slot, and gets
+    // one when the node closes the idle ones.
+    auto c = n.socket();
+    auto r = c.call({"status"});
+    REQUIRE(r);
+    CHECK(r->ok);
+    for (auto& i : idle) {
+      CHECK(closed_within(i.fd(), 10s));
+    }
+    CHECK(contains(n.log_text(), "event=console.idle_closed"));
+  }
+  SUBCASE("a hundred status requests at once are all answered") {
+    std::atomic<int> answered{0};
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 100; ++i) {
+      callers.emplace_back([&] {
+        auto c
+          = troupe::console_client::connect_unix(n.data_dir() / "console.sock");
+        if (!c) {
+          return;
+        }
+        auto r = c->call({"status"});
+        if (r && r->ok) {
+          ++answered;
+        }
+      });
+    }
+    for (auto& t : callers) {
+      t.join();
+    }
+    CHECK_EQ(answered.load(), 100);
+  }
+  SUBCASE("wrong tokens from one address do not lock out another") {
+    std::set<std::string> answers;
+    for (int i = 0; i < 8; ++i) {
+      auto c = troupe::console_client::connect_tcp(
+        {.host = "127.0.0.1", .port = n.tcp_port}, "not-the-token");
+      REQUIRE(c);
+      auto r = c->call({"status"});
+      REQUIRE(r);
+      answers.insert(r->text);
+    }
+    CHECK(answers.count("too many failed authentications: try again later")
+          == 1);
+    // The right token from 127.0.0.2 (loopback too) gets in.
+    auto token = tk::read_text(n.data_dir() / "console.token");
+    token.erase(token.find_last_not_of(" \n") + 1);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    ::inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) == 0);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(n.tcp_port);
+    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) == 0);
+    auto req
+      = frame_of(troupe::encode_request({.args = {"status"}, .token = token}));
+    REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL)
+            == static_cast<ssize_t>(req.size()));
+    std::string body;
+    REQUIRE(
+      troupe::read_frame(fd, troupe::console_max_reply_bytes, body, 10s, 10s)
+      == troupe::frame_status::ok);
+    auto reply = troupe::decode_reply(body);
+    ::close(fd);
+    REQUIRE(reply);
+    CHECK(reply->ok);
+    // And the Unix socket is never rate-limited.
+    CHECK(n.still_serves());
+  }
+  CHECK(n.still_serves());
+}
 
 TEST_CASE("every console command answers through troupectl, over the Unix "
           "socket and over TCP with the token") {
