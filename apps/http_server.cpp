@@ -8,15 +8,28 @@
 
 namespace troupe {
 
+namespace {
+
+/// Worker threads of the HTTP endpoint.
+constexpr std::size_t http_workers = 32;
+
+} // namespace
+
 caf::expected<std::unique_ptr<http_server>>
 http_server::start(const runtime::endpoint& where, handlers h,
                    std::shared_ptr<spdlog::logger> log) {
   std::unique_ptr<http_server> self{new http_server};
   self->server_ = std::make_unique<httplib::Server>();
   auto& srv = *self->server_;
-  srv.new_task_queue = [] { return new httplib::ThreadPool(2); };
-  srv.set_read_timeout(5, 0);
+  // Each connection holds a worker while it sends its request: enough
+  // workers that slow or idle clients cannot hold them all, so that a health
+  // check gets through; an idle connection is dropped after 2 s, a read
+  // that stalls for 2 s ends its connection.
+  srv.new_task_queue = [] { return new httplib::ThreadPool(http_workers); };
+  srv.set_read_timeout(2, 0);
   srv.set_write_timeout(5, 0);
+  srv.set_keep_alive_timeout(2);
+  srv.set_keep_alive_max_count(16);
   srv.set_payload_max_length(64 * 1024);
   srv.Get("/metrics", [h](const httplib::Request&, httplib::Response& res) {
     res.set_content(h.metrics(), "text/plain; version=0.0.4; charset=utf-8");

@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <set>
@@ -504,6 +505,62 @@ TEST_CASE("bad console input gets a clear error or a closed connection, and "
   }
   CHECK(n.still_serves());
   CHECK(contains(n.log_text(), "event=console.command"));
+}
+
+TEST_CASE("HTTP: slow and idle clients do not keep /healthz from answering") {
+  console_node n;
+  n.start();
+  auto dial = [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(n.http_port);
+    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) == 0);
+    return fd;
+  };
+  std::vector<int> fds;
+  for (int i = 0; i < 20; ++i) {
+    fds.push_back(dial()); // idle: never sends a byte
+  }
+  // Four clients sending their headers at one byte per second.
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool done = false;
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 4; ++i) {
+    int fd = dial();
+    fds.push_back(fd);
+    slow.emplace_back([&, fd] {
+      std::string request = "GET /healthz HTTP/1.1\r\nHost: slow\r\n";
+      std::unique_lock<std::mutex> lock{mtx};
+      for (std::size_t k = 0; !done; k = (k + 1) % request.size()) {
+        ::send(fd, &request[k], 1, MSG_NOSIGNAL);
+        cv.wait_for(lock, 1s, [&] { return done; });
+      }
+    });
+  }
+  httplib::Client http{"127.0.0.1", n.http_port};
+  http.set_connection_timeout(3, 0);
+  http.set_read_timeout(3, 0);
+  for (int i = 0; i < 3; ++i) {
+    auto r = http.Get("/healthz");
+    CHECK(r); // not REQUIRE: the slow clients' threads end below either way
+    CHECK((r && r->status == 200));
+  }
+  {
+    std::lock_guard<std::mutex> lock{mtx};
+    done = true;
+  }
+  cv.notify_all();
+  for (auto& t : slow) {
+    t.join();
+  }
+  for (int fd : fds) {
+    ::close(fd);
+  }
+  CHECK(n.still_serves());
 }
 
 TEST_CASE("HTTP: /metrics is Prometheus text, /status JSON, and /healthz "
