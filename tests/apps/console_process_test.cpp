@@ -193,6 +193,37 @@ std::string frame_of(const std::string& body) {
   return out + body;
 }
 
+// The answers to `tries` requests over TCP with a wrong token.
+std::set<std::string> wrong_token_answers(const console_node& n, int tries) {
+  std::set<std::string> answers;
+  for (int i = 0; i < tries; ++i) {
+    auto c = troupe::console_client::connect_tcp(
+      {.host = "127.0.0.1", .port = n.tcp_port}, "not-the-token");
+    REQUIRE(c);
+    auto r = c->call({"status"});
+    REQUIRE(r);
+    CHECK_FALSE(r->ok);
+    answers.insert(r->text);
+  }
+  return answers;
+}
+
+// A TCP connection to 127.0.0.1:`port`, from the loopback address `from`.
+int dial_loopback(std::uint16_t port, const char* from = "127.0.0.1") {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  ::inet_pton(AF_INET, from, &src.sin_addr);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) == 0);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) == 0);
+  return fd;
+}
+
 } // namespace
 
 TEST_SUITE_BEGIN("apps.console");
@@ -246,31 +277,13 @@ TEST_CASE("the operator is never locked out: the Unix socket has slots of "
     CHECK_EQ(answered.load(), 100);
   }
   SUBCASE("wrong tokens from one address do not lock out another") {
-    std::set<std::string> answers;
-    for (int i = 0; i < 8; ++i) {
-      auto c = troupe::console_client::connect_tcp(
-        {.host = "127.0.0.1", .port = n.tcp_port}, "not-the-token");
-      REQUIRE(c);
-      auto r = c->call({"status"});
-      REQUIRE(r);
-      answers.insert(r->text);
-    }
+    auto answers = wrong_token_answers(n, 8);
     CHECK(answers.count("too many failed authentications: try again later")
           == 1);
     // The right token from 127.0.0.2 (loopback too) gets in.
     auto token = tk::read_text(n.data_dir() / "console.token");
     token.erase(token.find_last_not_of(" \n") + 1);
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    ::inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) == 0);
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(n.tcp_port);
-    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) == 0);
+    int fd = dial_loopback(n.tcp_port, "127.0.0.2");
     auto req
       = frame_of(troupe::encode_request({.args = {"status"}, .token = token}));
     REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL)
@@ -485,16 +498,7 @@ TEST_CASE("bad console input gets a clear error or a closed connection, and "
     }
     std::filesystem::permissions(bad, std::filesystem::perms::owner_read
                                         | std::filesystem::perms::owner_write);
-    std::set<std::string> answers;
-    for (int i = 0; i < 8; ++i) {
-      auto c = troupe::console_client::connect_tcp(
-        {.host = "127.0.0.1", .port = n.tcp_port}, "not-the-token");
-      REQUIRE(c);
-      auto r = c->call({"status"});
-      REQUIRE(r);
-      CHECK_FALSE(r->ok);
-      answers.insert(r->text);
-    }
+    auto answers = wrong_token_answers(n, 8);
     CHECK(answers.count("authentication failed") == 1);
     CHECK(answers.count("too many failed authentications: try again later")
           == 1);
@@ -510,16 +514,7 @@ TEST_CASE("bad console input gets a clear error or a closed connection, and "
 TEST_CASE("HTTP: slow and idle clients do not keep /healthz from answering") {
   console_node n;
   n.start();
-  auto dial = [&] {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(n.http_port);
-    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) == 0);
-    return fd;
-  };
+  auto dial = [&] { return dial_loopback(n.http_port); };
   std::vector<int> fds;
   for (int i = 0; i < 20; ++i) {
     fds.push_back(dial()); // idle: never sends a byte
