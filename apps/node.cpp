@@ -2,6 +2,7 @@
 #include "node.hpp"
 
 #include "../actors/console_commands.hpp"
+#include "../cluster/capabilities.hpp"
 #include "../cluster/console_commands.hpp"
 #include "../cluster/errors.hpp"
 #include "../cluster/router.hpp"
@@ -110,6 +111,7 @@ caf::expected<std::unique_ptr<node>> node::start(runtime::node_config cfg,
                                       std::move(*logs), std::move(*identity))};
   self->seed_ = seed;
   self->kinds_ = std::move(opts.kinds);
+  self->capabilities_ = std::move(opts.capabilities);
   if (auto err = self->start_system(opts.add_message_types)) {
     log->error("event=node.abort reason=\"{}\"", runtime::describe(err));
     self->stop("start failed");
@@ -142,6 +144,10 @@ caf::error node::start_system(
     return std::move(ctx.error());
   }
   cluster_ctx_ = *ctx;
+  if (auto err = cluster::check_capabilities(capabilities_)) {
+    return err;
+  }
+  cluster_ctx_->capabilities.insert(capabilities_.begin(), capabilities_.end());
   for (auto& k : kinds_) {
     cluster_ctx_->kinds->add(std::move(k));
   }

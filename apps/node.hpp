@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -62,6 +63,10 @@ public:
     /// cross nodes; register the same types, in the same order, on every
     /// node.
     std::function<void(caf::actor_system_config&)> add_message_types{};
+    /// Features of the program's own that it states to the cluster beside
+    /// Troupe's (`cluster::check_capabilities` says what a name may be);
+    /// `cluster().capabilities()` tells which every member has.
+    std::set<std::string> capabilities{};
   };
 
   /// Why a node's owner was asked to stop it.
@@ -139,8 +144,8 @@ public:
   std::chrono::steady_clock::duration uptime() const;
 
   /// The node's console commands. Built in: `status`, `version`,
-  /// `members`, `ring`, `services`, `transfers`, `tree`, `actors`,
-  /// `inspect`, `send`, `kill`, `log`, `reports`, `metrics`, `join`,
+  /// `members`, `capabilities`, `ring`, `services`, `transfers`, `tree`,
+  /// `actors`, `inspect`, `send`, `kill`, `log`, `reports`, `metrics`, `join`,
   /// `leave`, `drain`, `undrain`, `help`; a service adds its own here.
   actors::console_registry& console() {
     return console_;
@@ -203,6 +208,7 @@ private:
   caf::actor app_controller_;
   cluster::context_ptr cluster_ctx_;
   std::vector<cluster::actor_kind> kinds_;
+  std::set<std::string> capabilities_;
   std::uint64_t seed_ = 0;
   std::mutex stop_mtx_;
   std::condition_variable stop_cv_;

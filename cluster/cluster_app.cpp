@@ -7,6 +7,7 @@
 #include "../runtime/secret_file.hpp"
 #include "../supervision/supervisor.hpp"
 #include "atoms.hpp"
+#include "capabilities.hpp"
 #include "errors.hpp"
 #include "gossip.hpp"
 #include "name_table.hpp"
@@ -89,6 +90,8 @@ make_context(const runtime::node_config& cfg, const runtime::node_identity& id,
   ctx->name = cfg.full_name();
   ctx->listen = cfg.listen;
   ctx->advertised = cfg.advertised();
+  ctx->software = this_software();
+  ctx->capabilities = troupe_capabilities();
   ctx->settings = cfg.cluster;
   ctx->data_dir = cfg.data_dir;
   ctx->seeds = cfg.join;
@@ -183,6 +186,19 @@ supervision::application_spec make_cluster_application(const context_ptr& ctx) {
 caf::expected<std::vector<member_view>> cluster_client::members() {
   return ask<std::vector<member_view>>(*sys_, timeout_, ctx_->membership(),
                                        members_atom::value);
+}
+
+caf::expected<std::set<std::string>> cluster_client::capabilities() {
+  auto views = members();
+  if (!views) {
+    return std::move(views.error());
+  }
+  std::vector<member> ms;
+  ms.reserve(views->size());
+  for (auto& v : *views) {
+    ms.push_back(std::move(v.info));
+  }
+  return negotiated_capabilities(ms);
 }
 
 caf::expected<cluster_snapshot> cluster_client::snapshot() {

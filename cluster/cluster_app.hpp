@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ public:
 
   caf::expected<std::vector<member_view>> members();
   caf::expected<cluster_snapshot> snapshot();
+  /// The capabilities the cluster may use now: those every active member
+  /// states (see `capabilities.hpp`). Gate a feature other nodes must share
+  /// on `capabilities()->count("my.feature")`.
+  caf::expected<std::set<std::string>> capabilities();
   /// Connects to a seed (host:port); joining follows by gossip.
   caf::error join(const std::string& seed);
   /// Leaves gracefully: leaving → exiting → removed.

@@ -1,6 +1,7 @@
 // The cluster layer's console commands.
 #include "console_commands.hpp"
 
+#include "capabilities.hpp"
 #include "cluster_app.hpp"
 #include "router.hpp"
 #include "router_client.hpp"
@@ -9,6 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/make_message.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <map>
@@ -50,9 +52,9 @@ public:
     if (!views) {
       return failed("members", views.error());
     }
-    std::string text = fmt::format("{:<24} {:<9} {:<22} {:<9} {:>4}  {}",
+    std::string text = fmt::format("{:<24} {:<9} {:<22} {:<9} {:>4}  {:<16} {}",
                                    "name", "node", "address", "status", "inc",
-                                   "flags");
+                                   "flags", "software");
     auto list = nlohmann::json::array();
     for (const auto& v : *views) {
       const auto& m = v.info;
@@ -67,10 +69,11 @@ public:
       flag(v.leader, "leader");
       flag(v.unreachable && m.status != member_status::removed, "unreachable");
       flag(m.announcement.draining, "draining");
-      text += fmt::format("\n{:<24} {:<9} {:<22} {:<9} {:>4}  {}", m.name,
-                          short_id(m.node_id), runtime::to_string(m.address),
-                          to_string(m.status), m.incarnation,
-                          flags.empty() ? "-" : flags);
+      text += fmt::format("\n{:<24} {:<9} {:<22} {:<9} {:>4}  {:<16} {}",
+                          m.name, short_id(m.node_id),
+                          runtime::to_string(m.address), to_string(m.status),
+                          m.incarnation, flags.empty() ? "-" : flags,
+                          m.software.empty() ? "?" : m.software);
       list.push_back({{"name", m.name},
                       {"node_id", m.node_id},
                       {"address", runtime::to_string(m.address)},
@@ -79,7 +82,9 @@ public:
                       {"self", v.self},
                       {"leader", v.leader},
                       {"unreachable", v.unreachable},
-                      {"draining", m.announcement.draining}});
+                      {"draining", m.announcement.draining},
+                      {"software", m.software},
+                      {"capabilities", m.capabilities}});
     }
     nlohmann::json data{{"members", list}};
     if (snap) {
@@ -141,6 +146,32 @@ public:
       text += "\n(ring full for the whole table)";
     }
     return console_reply::success(std::move(text), std::move(data));
+  }
+
+  console_reply capabilities(const console_call&) const {
+    auto views = client().members();
+    if (!views) {
+      return failed("capabilities", views.error());
+    }
+    std::vector<member> ms;
+    for (const auto& v : *views) {
+      ms.push_back(v.info);
+    }
+    auto agreed = negotiated_capabilities(ms);
+    auto missing = missing_capabilities(ms);
+    std::string text = fmt::format(
+      "in use: {}",
+      agreed.empty() ? "none" : fmt::format("{}", fmt::join(agreed, ", ")));
+    auto lacking = nlohmann::json::object();
+    for (const auto& [name, caps] : missing) {
+      text += fmt::format("\n{} lacks {}", name, fmt::join(caps, ", "));
+      lacking[name] = caps;
+    }
+    if (missing.empty()) {
+      text += "\nevery member states the same capabilities";
+    }
+    return console_reply::success(std::move(text),
+                                  {{"in_use", agreed}, {"missing", lacking}});
   }
 
   console_reply services(const console_call&) const {
@@ -313,6 +344,13 @@ caf::error add_cluster_commands(actors::console_registry& registry,
      .destructive = false,
      .max_args = 0,
      .handler = cmd(&commands::members)},
+    {.name = "capabilities",
+     .usage = "",
+     .summary = "the features every member supports (in use), and which "
+                "members hold others back",
+     .destructive = false,
+     .max_args = 0,
+     .handler = cmd(&commands::capabilities)},
     {.name = "ring",
      .usage = "[full]",
      .summary = "who owns how much of the ring; `full` for every partition",

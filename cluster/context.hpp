@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct context {
   std::string name;             ///< name@host
   runtime::endpoint listen;     ///< the address the transport binds
   runtime::endpoint advertised; ///< the address peers connect to
+  /// What this node runs and supports, stated to the cluster
+  /// (`capabilities.hpp`).
+  std::string software;
+  std::set<std::string> capabilities;
   runtime::cluster_config settings;
   std::filesystem::path data_dir;
   std::vector<runtime::endpoint> seeds;

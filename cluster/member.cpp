@@ -85,6 +85,13 @@ member merge(const member& a, const member& b) {
                          ? x
                          : y;
   }
+  // One incarnation runs one build: what it stated wins over nothing.
+  const auto& said = std::tie(a.software, a.capabilities)
+                         >= std::tie(b.software, b.capabilities)
+                       ? a
+                       : b;
+  out.software = said.software;
+  out.capabilities = said.capabilities;
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,12 @@ struct member {
   std::uint64_t incarnation = 0;
   member_status status = member_status::joining;
   service_announcement announcement{};
+  /// The software it runs (`0.1.0 (v0.1.0-3-gabc)`); empty if it did not
+  /// say (a node older than this field).
+  std::string software{};
+  /// The features it supports (`capabilities.hpp`); a feature is used
+  /// cluster-wide only when every active member has it.
+  std::set<std::string> capabilities{};
 
   /// Whether it takes part in the cluster (joining, up, leaving).
   bool is_active() const;
@@ -70,7 +77,9 @@ struct member {
 
 /// The merge of two views of the same member (same node id): the higher
 /// incarnation wins; for the same incarnation the status that is further
-/// along wins and the newer announcement wins. Commutative, associative and
+/// along wins, the newer announcement wins, and the software and
+/// capabilities the node stated win over none (a node older than those
+/// fields passes records on without them). Commutative, associative and
 /// idempotent; ties are broken by comparing whole values.
 member merge(const member& a, const member& b);
 

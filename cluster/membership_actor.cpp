@@ -78,7 +78,9 @@ private:
                 .name = ctx_->name,
                 .address = ctx_->advertised,
                 .incarnation = incarnation_,
-                .status = member_status::joining};
+                .status = member_status::joining,
+                .software = ctx_->software,
+                .capabilities = ctx_->capabilities};
     if (const auto* known = g_.state.find(me());
         known == nullptr || known->incarnation < incarnation_) {
       g_.state.add(mine, me());
@@ -294,6 +296,8 @@ private:
     again.incarnation = incarnation_;
     again.status = member_status::joining;
     again.announcement = {};
+    again.software = ctx_->software;
+    again.capabilities = ctx_->capabilities;
     log_->warn("event=member.rejoin node={} was={} incarnation={}", ctx_->name,
                to_string(was), incarnation_);
     g_.state.add(again, me());

@@ -5,6 +5,7 @@
 #include "atoms.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sodium.h>
 
 #include <utility>
@@ -99,7 +100,9 @@ bool transport_core::adopt(std::uint64_t id, std::string target,
                              .address = ctx_->advertised,
                              .incarnation = ctx_->incarnation,
                              .challenge = c.challenge,
-                             .cluster = ctx_->settings.name});
+                             .cluster = ctx_->settings.name,
+                             .software = ctx_->software,
+                             .capabilities = ctx_->capabilities});
   return true;
 }
 
@@ -350,6 +353,9 @@ void transport_core::established(std::uint64_t id, connection& c) {
   }
   log_->info("event=peer.connect peer={} incarnation={} direction={}",
              c.peer->name, c.peer->incarnation, c.outbound() ? "out" : "in");
+  log_->debug("event=peer.software peer={} software=\"{}\" capabilities={}",
+              c.peer->name, c.peer->software,
+              fmt::join(c.peer->capabilities, ","));
   io_->authenticated(id);
   tell(owner_, peer_up_atom::value, *c.peer);
 }

@@ -51,6 +51,10 @@ struct Member {
   incarnation @3 :UInt64;
   status @4 :MemberStatus;
   announcement @5 :Announcement;
+  # The software the node runs and the features it supports (empty from a
+  # node older than these fields: it supports none of them).
+  software @6 :Text;
+  capabilities @7 :List(Text);
 }
 
 struct VersionEntry {
@@ -98,6 +102,9 @@ struct Hello {
   # The cluster the sender belongs to; nodes of different clusters refuse
   # each other.
   cluster @5 :Text;
+  # As in Member: the sender's software and capabilities.
+  software @6 :Text;
+  capabilities @7 :List(Text);
 }
 
 # The answer to the peer's challenge: HMAC-SHA-512-256 keyed with the shared

@@ -43,6 +43,13 @@ void write(Member::Builder out, const member& m) {
     services[i].setUp(up);
     ++i;
   }
+  out.setSoftware(m.software);
+  auto caps
+    = out.initCapabilities(static_cast<unsigned>(m.capabilities.size()));
+  i = 0;
+  for (const auto& c : m.capabilities) {
+    caps.set(i++, c);
+  }
 }
 
 void write(capnp::List<VersionEntry>::Builder out, const version_vector& v) {
@@ -171,6 +178,13 @@ struct body_writer {
     h.setIncarnation(x.incarnation);
     h.setChallenge(as_bytes(x.challenge));
     h.setCluster(x.cluster);
+    h.setSoftware(x.software);
+    auto caps
+      = h.initCapabilities(static_cast<unsigned>(x.capabilities.size()));
+    unsigned i = 0;
+    for (const auto& c : x.capabilities) {
+      caps.set(i++, c);
+    }
   }
   void operator()(const auth& x) {
     body.initAuth().setMac(as_bytes(x.mac));
@@ -270,6 +284,21 @@ struct reader {
     check_size(a.getServices(), "services");
     for (auto s : a.getServices()) {
       out.announcement.services[text(s.getName(), "service name")] = s.getUp();
+    }
+    out.software = text(m.getSoftware(), "member software");
+    out.capabilities = capabilities(m.getCapabilities());
+    return out;
+  }
+
+  std::set<std::string>
+  capabilities(capnp::List<capnp::Text>::Reader xs) const {
+    if (xs.size() > lim.max_capabilities) {
+      throw bad_input(fmt::format("capabilities has {} entries (limit {})",
+                                  xs.size(), lim.max_capabilities));
+    }
+    std::set<std::string> out;
+    for (auto x : xs) {
+      out.insert(text(x, "capability"));
     }
     return out;
   }
@@ -425,7 +454,9 @@ struct reader {
                      .address = endpoint(h.getAddress()),
                      .incarnation = h.getIncarnation(),
                      .challenge = data(h.getChallenge(), "challenge"),
-                     .cluster = text(h.getCluster(), "cluster")};
+                     .cluster = text(h.getCluster(), "cluster"),
+                     .software = text(h.getSoftware(), "hello software"),
+                     .capabilities = capabilities(h.getCapabilities())};
       }
       case Frame::Body::AUTH:
         return auth{.mac = data(b.getAuth().getMac(), "mac")};

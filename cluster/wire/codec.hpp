@@ -38,6 +38,8 @@ struct limits {
   std::size_t max_list = 65536;
   /// Longest text (names, hosts, service names).
   std::size_t max_text = 255;
+  /// Capabilities one node may state.
+  std::size_t max_capabilities = 64;
 };
 
 struct hello {
@@ -47,6 +49,8 @@ struct hello {
   std::uint64_t incarnation = 0;
   std::string challenge; ///< `challenge_bytes` random bytes
   std::string cluster;
+  std::string software{};
+  std::set<std::string> capabilities{};
   friend bool operator==(const hello&, const hello&) = default;
 };
 

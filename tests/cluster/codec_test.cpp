@@ -35,6 +35,10 @@ tc::gossip_state sample_gossip() {
                  .address = {.host = "127.0.0.1",
                              .port = static_cast<std::uint16_t>(4000 + c)},
                  .incarnation = 3};
+    if (c != 'c') { // 'c' runs a build older than software and capabilities
+      m.software = "0.1.0 (v0.1.0-3-gabc)";
+      m.capabilities = {"troupe.capabilities", std::string{"x."} + c};
+    }
     g.state.add(m, id('a'));
   }
   g.state.transition(id('a'), tc::member_status::up, id('a'));
@@ -52,7 +56,9 @@ std::vector<tw::frame> samples() {
               .address = {.host = "127.0.0.1", .port = 4370},
               .incarnation = 7,
               .challenge = std::string(32, '\x01'),
-              .cluster = "prod"},
+              .cluster = "prod",
+              .software = "0.1.0 (v0.1.0)",
+              .capabilities = {"troupe.capabilities"}},
     tw::auth{.mac = std::string(32, '\xfe')},
     tw::digest{.version = sample_gossip().state.version(), .seen = {id('a')}},
     tw::state{.gossip = sample_gossip()},
@@ -163,6 +169,23 @@ TEST_CASE("invalid values inside a well-formed message are refused") {
   CHECK(r.error() == tc::errc::malformed_frame);
   CHECK(troupe::runtime::describe(r.error())
         == "hello name is 300 bytes long (limit 255)");
+}
+
+TEST_CASE("software and capabilities are bounded like every field") {
+  auto h = std::get<tw::hello>(samples()[0]);
+  for (int i = 0; i < 65; ++i) {
+    h.capabilities.insert("c" + std::to_string(i));
+  }
+  auto r = decode(tw::encode(h));
+  REQUIRE_FALSE(r);
+  CHECK(troupe::runtime::describe(r.error())
+        == "capabilities has 66 entries (limit 64)");
+  h = std::get<tw::hello>(samples()[0]);
+  h.software = std::string(256, 's');
+  r = decode(tw::encode(h));
+  REQUIRE_FALSE(r);
+  CHECK(troupe::runtime::describe(r.error())
+        == "hello software is 256 bytes long (limit 255)");
 }
 
 TEST_CASE("a frame from a newer schema with an extra field decodes; a new "

@@ -48,6 +48,11 @@ tc::membership random_state(std::mt19937_64& rng) {
     if (pick(2) == 0) {
       m.announcement.services["kv"] = pick(2) == 0;
     }
+    // Some records passed on by a node older than these fields lack them.
+    if (pick(3) != 0) {
+      m.software = "v" + std::to_string(m.incarnation);
+      m.capabilities = {"troupe.capabilities"};
+    }
     members[id] = m;
     version[id] = 1 + pick(5);
   }
@@ -131,6 +136,21 @@ TEST_CASE("merge is commutative, associative and idempotent on random "
       REQUIRE((y->incarnation > x.incarnation || y->status >= x.status));
     }
   }
+}
+
+TEST_CASE("a member's stated software and capabilities survive a record "
+          "passed on without them") {
+  auto said = make_member("a", 4000, 2, member_status::up);
+  said.software = "0.2.0 (v0.2.0)";
+  said.capabilities = {"troupe.capabilities", "app.v2"};
+  auto stripped = said;
+  stripped.software.clear();
+  stripped.capabilities.clear();
+  CHECK(tc::merge(said, stripped) == said);
+  CHECK(tc::merge(stripped, said) == said);
+  // A new incarnation (a restart into an older build) replaces both.
+  auto older = make_member("a", 4000, 3, member_status::joining);
+  CHECK(tc::merge(said, older).capabilities.empty());
 }
 
 TEST_CASE("a higher incarnation replaces a member; a lower one is ignored") {

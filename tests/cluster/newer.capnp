@@ -15,7 +15,9 @@ struct Hello {
   incarnation @3 :UInt64;
   challenge @4 :Data;
   cluster @5 :Text;
-  zone @6 :Text;
+  software @6 :Text;
+  capabilities @7 :List(Text);
+  zone @8 :Text;
 }
 
 struct Frame {

@@ -6,6 +6,7 @@
 #include "troupe/testkit/sim_scenario.hpp"
 #include "troupe/testkit/sim_world.hpp"
 
+#include "troupe/cluster/capabilities.hpp"
 #include "troupe/cluster/errors.hpp"
 #include "troupe/runtime/errors.hpp"
 
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 
 using namespace std::chrono_literals;
 namespace sim = troupe::testkit::sim;
@@ -107,6 +109,78 @@ TEST_CASE("a user's test: five nodes, a crash, a partition, every name "
   for (int k = 0; k < 20; ++k) {
     CHECK(w.request<std::uint64_t>(k % 5, "ledger/" + std::to_string(k), 5s,
                                    sim::append_atom::value, std::uint64_t{1}));
+  }
+  CHECK(sim::at_most_one_activation(w) == std::nullopt);
+}
+
+TEST_CASE("a rolling upgrade: one node at a time restarts as a newer build; "
+          "its feature is used only once every member has it, and traffic "
+          "flows throughout") {
+  // Each node's build: 1 states app.v1, 2 states app.v1 and app.v2.
+  std::vector<int> build{1, 1, 1, 1};
+  auto b = std::make_shared<book>();
+  sim::world w{{.nodes = 4,
+                .seed = sim::seed_from_env(64),
+                .kinds =
+                  [b](std::size_t i) {
+                    return std::vector<tc::actor_kind>{counter_kind(b, i)};
+                  },
+                .capabilities =
+                  [&build](std::size_t i) {
+                    return build[i] == 1
+                             ? std::set<std::string>{"app.v1"}
+                             : std::set<std::string>{"app.v1", "app.v2"};
+                  }}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  // What node `i` sees the cluster agree on.
+  auto in_use = [&w](std::size_t i) {
+    std::vector<tc::member> ms;
+    for (const auto& [id, m] : w.cluster_state(i)->gossip.state.members()) {
+      ms.push_back(m);
+    }
+    return tc::negotiated_capabilities(ms);
+  };
+  const std::set<std::string> v1{"app.v1", "troupe.capabilities"};
+  const std::set<std::string> v2{"app.v1", "app.v2", "troupe.capabilities"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK_EQ(in_use(i), v1);
+  }
+  auto adds = [&](std::size_t via, int round) {
+    for (int k = 0; k < 8; ++k) {
+      CHECK_FALSE(
+        w.router(via).send(counter(k), add_atom::value, std::int64_t{1}));
+    }
+    for (int k = 0; k < 8; ++k) {
+      auto got = w.request<std::int64_t>(via, counter(k), 5s, get_atom::value);
+      CHECK_MESSAGE(got, "round ", round, " counter ", k);
+    }
+  };
+  adds(0, 0);
+  for (std::size_t i = 0; i < 4; ++i) {
+    // The upgrade of one node: it leaves (its actors handed off), stops,
+    // and starts as the new build from the same data directory.
+    REQUIRE_FALSE(w.leave(i));
+    REQUIRE(
+      w.run_until([&] { return w.sees((i + 1) % 4, i, "removed"); }, 60s));
+    w.stop(i);
+    build[i] = 2;
+    REQUIRE_FALSE(w.start(i));
+    REQUIRE(settled(w));
+    auto via = (i + 1) % 4;
+    adds(via, static_cast<int>(i) + 1);
+    for (std::size_t j = 0; j < 4; ++j) {
+      CHECK_EQ(in_use(j), i < 3 ? v1 : v2);
+    }
+    // Every member's record says which build it runs.
+    for (const auto& [id, m] : w.cluster_state(via)->gossip.state.members()) {
+      CHECK_FALSE(m.software.empty());
+    }
+  }
+  for (int k = 0; k < 8; ++k) {
+    auto got = w.request<std::int64_t>(0, counter(k), 5s, get_atom::value);
+    REQUIRE(got);
+    CHECK_EQ(*got, 5);
   }
   CHECK(sim::at_most_one_activation(w) == std::nullopt);
 }

@@ -420,6 +420,10 @@ caf::error world::boot(std::size_t i, const std::vector<std::size_t>& through) {
     return std::move(ctx.error());
   }
   n.ctx = *ctx;
+  if (opts_.capabilities) {
+    auto extra = opts_.capabilities(i);
+    n.ctx->capabilities.insert(extra.begin(), extra.end());
+  }
   auto nonces = std::make_shared<std::mt19937_64>(
     stream(opts_.seed, "nonce", i * 1'000'003 + n.boots));
   n.ctx->random_bytes = [nonces](std::size_t count) {

@@ -76,6 +76,9 @@ public:
       applications{};
     /// Kinds of virtual actors each node registers, by node index.
     std::function<std::vector<cluster::actor_kind>(std::size_t)> kinds{};
+    /// Capabilities each node states beside Troupe's, by node index; asked
+    /// at every start, so a test can restart a node as a newer build.
+    std::function<std::set<std::string>(std::size_t)> capabilities{};
     /// Adjusts each node's actor system configuration before it is built:
     /// register the types your messages carry between nodes here
     /// (`cfg.add_message_type<T>("name")`).
