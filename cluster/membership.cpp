@@ -159,6 +159,17 @@ membership membership::merge(const membership& a, const membership& b) {
   return out;
 }
 
+void membership::keep_stated(const membership& earlier) {
+  for (auto& [id, m] : members_) {
+    const auto* known = earlier.find(id);
+    if (known != nullptr && known->incarnation == m.incarnation
+        && m.software.empty() && m.capabilities.empty()) {
+      m.software = known->software;
+      m.capabilities = known->capabilities;
+    }
+  }
+}
+
 bool membership::set_ring(ring r, const std::string& by) {
   if (r == ring_) {
     return false;
@@ -199,11 +210,16 @@ gossip_outcome receive_gossip(gossip_state& local, const gossip_state& remote,
       local.seen.insert(remote.seen.begin(), remote.seen.end());
       local.seen.insert(self);
       return gossip_outcome::same;
-    case causal_order::before:
+    case causal_order::before: {
+      // Taken whole (not merged: what the newer state dropped stays
+      // dropped), except the stated fields an older build cannot carry.
+      auto earlier = std::move(local.state);
       local.state = remote.state;
+      local.state.keep_stated(earlier);
       local.seen = remote.seen;
       local.seen.insert(self);
       return gossip_outcome::newer;
+    }
     case causal_order::after:
       return gossip_outcome::older;
     case causal_order::concurrent:

@@ -82,6 +82,12 @@ public:
   /// changed.
   bool set_ring(ring r, const std::string& by);
 
+  /// Puts back the software and capabilities `earlier` knew for a member's
+  /// same incarnation where this state has none: a newer state passed on by
+  /// a node whose build predates those fields arrives without them. Not a
+  /// change of the state (the version stays).
+  void keep_stated(const membership& earlier);
+
   // -- queries ----------------------------------------------------------------
 
   /// Whether some active member currently sees `subject` (in its present

@@ -2,7 +2,7 @@
 #include "codec.hpp"
 
 #include "../errors.hpp"
-#include "cluster/wire/cluster.capnp.h"
+#include "cluster.capnp.h" // generated from cluster.capnp (see meson.build)
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -13,6 +13,11 @@
 #include <array>
 #include <cstring>
 #include <stdexcept>
+
+// TROUPE_WIRE_WITHOUT_CAPABILITIES is defined only by the upgrade test
+// (tests/upgrade), which builds this file against the schema as it was
+// before members stated their software and capabilities, to run the
+// previous release's wire beside this one.
 
 namespace troupe::cluster::wire {
 
@@ -43,6 +48,7 @@ void write(Member::Builder out, const member& m) {
     services[i].setUp(up);
     ++i;
   }
+#ifndef TROUPE_WIRE_WITHOUT_CAPABILITIES
   out.setSoftware(m.software);
   auto caps
     = out.initCapabilities(static_cast<unsigned>(m.capabilities.size()));
@@ -50,6 +56,7 @@ void write(Member::Builder out, const member& m) {
   for (const auto& c : m.capabilities) {
     caps.set(i++, c);
   }
+#endif
 }
 
 void write(capnp::List<VersionEntry>::Builder out, const version_vector& v) {
@@ -178,6 +185,7 @@ struct body_writer {
     h.setIncarnation(x.incarnation);
     h.setChallenge(as_bytes(x.challenge));
     h.setCluster(x.cluster);
+#ifndef TROUPE_WIRE_WITHOUT_CAPABILITIES
     h.setSoftware(x.software);
     auto caps
       = h.initCapabilities(static_cast<unsigned>(x.capabilities.size()));
@@ -185,6 +193,7 @@ struct body_writer {
     for (const auto& c : x.capabilities) {
       caps.set(i++, c);
     }
+#endif
   }
   void operator()(const auth& x) {
     body.initAuth().setMac(as_bytes(x.mac));
@@ -285,8 +294,10 @@ struct reader {
     for (auto s : a.getServices()) {
       out.announcement.services[text(s.getName(), "service name")] = s.getUp();
     }
+#ifndef TROUPE_WIRE_WITHOUT_CAPABILITIES
     out.software = text(m.getSoftware(), "member software");
     out.capabilities = capabilities(m.getCapabilities());
+#endif
     return out;
   }
 
@@ -454,9 +465,13 @@ struct reader {
                      .address = endpoint(h.getAddress()),
                      .incarnation = h.getIncarnation(),
                      .challenge = data(h.getChallenge(), "challenge"),
+#ifdef TROUPE_WIRE_WITHOUT_CAPABILITIES
+                     .cluster = text(h.getCluster(), "cluster")};
+#else
                      .cluster = text(h.getCluster(), "cluster"),
                      .software = text(h.getSoftware(), "hello software"),
                      .capabilities = capabilities(h.getCapabilities())};
+#endif
       }
       case Frame::Body::AUTH:
         return auth{.mac = data(b.getAuth().getMac(), "mac")};

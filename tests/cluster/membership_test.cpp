@@ -231,6 +231,39 @@ TEST_CASE("gossip: same versions unite seen sets, newer ones are taken, "
   CHECK(x.state.members().size() == 4);
 }
 
+TEST_CASE("a newer state from an older build keeps the software and "
+          "capabilities this node knew") {
+  // b runs a build from before those fields: it passes a's record on
+  // without them, in a state newer than a's own.
+  tc::gossip_state x;
+  auto a = make_member("a", 4000, 2);
+  a.software = "0.2.0";
+  a.capabilities = {"troupe.capabilities"};
+  x.state.add(a, "a");
+  x.state.add(make_member("b", 4001), "a");
+  x.seen = {"a"};
+  auto from_b = x;
+  auto stripped = a;
+  stripped.software.clear();
+  stripped.capabilities.clear();
+  from_b.state = tc::membership::from_parts(
+    {{"a", stripped}, {"b", *x.state.find("b")}}, {}, x.state.version());
+  from_b.state.transition("a", member_status::up, "b");
+  from_b.seen = {"b"};
+  CHECK(tc::receive_gossip(x, from_b, "a") == tc::gossip_outcome::newer);
+  CHECK(x.state.find("a")->status == member_status::up);
+  CHECK(x.state.find("a")->software == "0.2.0");
+  CHECK(x.state.find("a")->capabilities == a.capabilities);
+  CHECK(x.state.version() == from_b.state.version());
+  // A new incarnation in the newer state states for itself: nothing is
+  // carried over from the old one.
+  auto restarted = from_b;
+  restarted.state.add(make_member("a", 4000, 3), "b");
+  CHECK(tc::receive_gossip(x, restarted, "a") == tc::gossip_outcome::newer);
+  CHECK(x.state.find("a")->software.empty());
+  CHECK(x.state.find("a")->incarnation == 3);
+}
+
 TEST_CASE("the leader moves members up when converged and downs the long "
           "unreachable") {
   tc::gossip_state g;
