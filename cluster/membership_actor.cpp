@@ -28,6 +28,10 @@ using clock_type = std::chrono::steady_clock;
 struct peer_info {
   phi_detector detector;
   bool connected = false;
+  /// Whether a connection to it ever came up; until then, `detector` runs
+  /// from when this node learned of `incarnation`.
+  bool ever_connected = false;
+  std::uint64_t incarnation = 0;
 };
 
 class membership_state : public std::enable_shared_from_this<membership_state> {
@@ -426,12 +430,23 @@ private:
 
   void check_reachability(clock_type::time_point now) {
     bool changed = false;
-    for (auto& [id, p] : peers_) {
-      const auto* m = g_.state.find(id);
-      if (m == nullptr || m->status >= member_status::down) {
+    for (const auto& [id, m] : g_.state.members()) {
+      if (id == me() || m.status >= member_status::down) {
         continue;
       }
-      bool suspect = !p.connected || !p.detector.is_available(now);
+      auto [at, fresh] = peers_.try_emplace(id, peer_info{phi_detector{phi()}});
+      auto& p = at->second;
+      // A member this node has never reached is watched from the moment it
+      // learned of it, as if it had heard one heartbeat then: one it cannot
+      // reach at all is suspected like one that fell silent.
+      if (!p.ever_connected && (fresh || p.incarnation != m.incarnation)) {
+        p.detector = phi_detector{phi()};
+        p.detector.heartbeat(now);
+        p.incarnation = m.incarnation;
+      }
+      bool suspect = p.connected
+                       ? !p.detector.is_available(now)
+                       : p.ever_connected || !p.detector.is_available(now);
       changed = g_.state.observe(me(), id, suspect) || changed;
     }
     if (changed) {
@@ -635,6 +650,7 @@ private:
     auto& p = peers_.try_emplace(h.node_id, peer_info{phi_detector{phi()}})
                 .first->second;
     p.connected = true;
+    p.ever_connected = true;
     p.detector = phi_detector{phi()};
     p.detector.heartbeat(self_->clock().now());
     // Push our state at once: a joiner learns the cluster, and the cluster

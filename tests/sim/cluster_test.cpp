@@ -227,6 +227,37 @@ TEST_CASE("a node told to join through a seed it cannot reach stays "
     30s));
 }
 
+TEST_CASE("a member a node has never reached is suspected as one that fell "
+          "silent is, and cleared once they connect") {
+  // Nodes 1 and 2 join through node 0 with the link between them cut from
+  // the start: each learns of the other only by gossip and never connects.
+  troupe::runtime::cluster_config settings;
+  settings.down_after = std::nullopt; // keep the flags in view
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    sim::world w{
+      {.nodes = 3, .seed = sim::seed_from_env(seed), .cluster = settings}};
+    REQUIRE_FALSE(w.start(0));
+    w.cut(1, 2);
+    w.cut(2, 1);
+    REQUIRE_FALSE(w.start(1, {0}));
+    REQUIRE_FALSE(w.start(2, {0}));
+    auto flagged = w.run_until(
+      [&] {
+        return w.unreachable_seen_by(0, 1) && w.unreachable_seen_by(0, 2)
+               && w.unreachable_seen_by(1, 2) && w.unreachable_seen_by(2, 1);
+      },
+      20s);
+    CHECK(flagged);
+    // Node 0 reaches both: it is flagged by nobody.
+    CHECK_FALSE(w.unreachable_seen_by(1, 0));
+    CHECK_FALSE(w.unreachable_seen_by(2, 0));
+    w.restore(1, 2);
+    w.restore(2, 1);
+    CHECK(w.run_until([&] { return w.converged(); }, 60s));
+  }
+}
+
 TEST_CASE("a node restarted at once after an operator downs it rejoins, "
           "again and again") {
   // The restarted node boots with the ring it saved, in which it owned

@@ -307,8 +307,8 @@ TEST_CASE("a cluster of the previous build is upgraded one node at a time "
     // Steady state: a stretch of traffic through every node, none of which
     // may fail.
     auto before = t.completed();
-    REQUIRE(tk::wait_until([&] { return t.completed() >= before + 60; },
-                           deadline));
+    REQUIRE(
+      tk::wait_until([&] { return t.completed() >= before + 60; }, deadline));
 
     if (upgraded == 1) {
       // Mixed: the new node sees the old ones state nothing and holds the
