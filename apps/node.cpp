@@ -481,6 +481,12 @@ std::pair<bool, std::string> node::health() {
     if (v.info.status != cluster::member_status::up) {
       return {false, "member status " + cluster::to_string(v.info.status)};
     }
+    // The minority side of a partition serves no names: traffic belongs
+    // on the other side.
+    if (auto snap = cl.snapshot(); snap && !snap->quorum.quorum) {
+      return {false, fmt::format("no quorum ({} of {} members reachable)",
+                                 snap->quorum.reachable, snap->quorum.members)};
+    }
     return {true, "serving"};
   }
   return {false, "not a member yet"};

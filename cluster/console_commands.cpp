@@ -90,8 +90,14 @@ public:
     if (snap) {
       text += fmt::format("\nconverged: {}, gossip rounds started here: {}",
                           snap->converged ? "yes" : "no", snap->rounds);
+      text += fmt::format(
+        "\nquorum: {} ({} of {} up or leaving members on this side, {})",
+        snap->quorum.quorum ? "yes" : "NO: serves no names, downs nobody",
+        snap->quorum.reachable, snap->quorum.members,
+        runtime::to_string(ctx_->settings.split_brain));
       data["converged"] = snap->converged;
       data["rounds"] = snap->rounds;
+      data["quorum"] = snap->quorum.quorum;
     }
     return console_reply::success(std::move(text), std::move(data));
   }

@@ -5,6 +5,7 @@
 #include "../supervision/errors.hpp"
 
 #include <caf/atom.hpp>
+#include <caf/make_message.hpp>
 
 namespace troupe::cluster {
 
@@ -36,8 +37,17 @@ std::string to_string(errc code) {
       return "too_many_hops";
     case errc::serialization_failed:
       return "serialization_failed";
+    case errc::no_quorum:
+      return "no_quorum";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
+}
+
+caf::error no_quorum_error(const std::string& name) {
+  return caf::make_error(errc::no_quorum,
+                         name
+                           + " is not served on this side of a partition: "
+                             "it has no quorum (cluster.split_brain)");
 }
 
 void add_cluster_types(runtime::system_config& cfg) {

@@ -40,9 +40,15 @@ enum class errc : std::uint8_t {
   too_many_hops,
   /// A message could not be serialized or deserialized for another node.
   serialization_failed,
+  /// This node's side of a partition has no quorum (`cluster.split_brain`):
+  /// it activates no names until the partition heals.
+  no_quorum,
 };
 
 std::string to_string(errc code);
+
+/// The `no_quorum` answer for a message to `name`.
+caf::error no_quorum_error(const std::string& name);
 
 /// Registers the category (and those of the layers below) with a Troupe
 /// configuration.

@@ -1,6 +1,8 @@
 // The gossiped membership state and its merge.
 #include "membership.hpp"
 
+#include "quorum.hpp"
+
 #include <algorithm>
 #include <tuple>
 
@@ -325,7 +327,10 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
       }
     }
   }
-  if (policy.down_after) {
+  // A side without quorum leaves the others alone: the side with it downs
+  // this one and takes over its names.
+  bool quorum = assess_quorum(g.state, self, policy.split_brain).quorum;
+  if (policy.down_after && quorum) {
     for (const auto& [id, how_long] : unreachable_for) {
       const auto* m = g.state.find(id);
       if (m != nullptr && id != self && m->status < member_status::down
@@ -337,7 +342,8 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
   for (const auto& [id, to] : todo) {
     apply(id, to);
   }
-  bool reclaimed = converged(g) && reclaim_ring(g.state, self, policy.claim);
+  bool reclaimed = quorum && converged(g)
+                   && reclaim_ring(g.state, self, policy.claim);
   if (!done.empty() || reclaimed) {
     g.seen = {self};
   }

@@ -2,6 +2,7 @@
 // observations and a version vector, with a lawful merge.
 #pragma once
 
+#include "../runtime/config.hpp"
 #include "member.hpp"
 #include "ring.hpp"
 #include "version_vector.hpp"
@@ -156,15 +157,19 @@ struct leader_policy {
   std::optional<std::chrono::milliseconds> down_after{};
   /// How the ring is claimed.
   claim_options claim{};
+  /// A leader whose side has no quorum (`quorum.hpp`) downs nobody and
+  /// claims no ring.
+  runtime::split_brain_policy split_brain{};
 };
 
 /// Applies the leader's housekeeping to `g` on node `self` if `self` is the
 /// leader: joining → up when converged; leaving → exiting when converged
 /// and the member has handed off its partitions; exiting and down →
 /// removed when converged; members unreachable for longer than
-/// `down_after` (per `unreachable_for`) → down. Then, when converged, the
-/// ring is claimed again if its owners are not the up members and every
-/// reachable owner has finished the last handoff. Returns the transitions
+/// `down_after` (per `unreachable_for`) → down, if its side has quorum.
+/// Then, when converged and with quorum, the ring is claimed again if its
+/// owners are not the up members and every reachable owner has finished
+/// the last handoff. Returns the transitions
 /// made, as (node id, new status).
 std::vector<std::pair<std::string, member_status>> leader_actions(
   gossip_state& g, const std::string& self, const leader_policy& policy,

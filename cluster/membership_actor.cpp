@@ -366,6 +366,7 @@ private:
     routing_view v;
     v.current = g_.state.current_ring();
     v.self = me();
+    v.quorum = quorum().quorum;
     for (const auto& [id, m] : g_.state.members()) {
       if (m.status == member_status::up && !m.announcement.draining
           && !g_.state.is_unreachable(id)) {
@@ -386,8 +387,27 @@ private:
   }
 
   void publish_view() {
+    note_quorum();
     if (auto r = ctx_->router()) {
       self_->send(r, view_atom::value, view());
+    }
+  }
+
+  // Logs when this node's side loses or regains quorum.
+  void note_quorum() {
+    auto q = quorum();
+    if (q.quorum == had_quorum_) {
+      return;
+    }
+    had_quorum_ = q.quorum;
+    if (q.quorum) {
+      log_->warn("event=quorum.regained reachable={} members={}", q.reachable,
+                 q.members);
+    } else {
+      log_->error("event=quorum.lost reachable={} members={} strategy={} "
+                  "action=\"downs nobody, serves no names\"",
+                  q.reachable, q.members,
+                  runtime::to_string(ctx_->settings.split_brain));
     }
   }
 
@@ -521,7 +541,8 @@ private:
     auto done = leader_actions(g_, me(),
                                {.down_after = ctx_->settings.down_after,
                                 .claim = {.ring_size = ctx_->settings.ring_size,
-                                          .target_n = ctx_->settings.target_n}},
+                                          .target_n = ctx_->settings.target_n},
+                                .split_brain = ctx_->settings.split_brain},
                                unreachable_for);
     if (!done.empty() || g_.state.current_ring().epoch() != ring_epoch) {
       after_change();
@@ -540,7 +561,12 @@ private:
     return {.gossip = g_,
             .converged = converged(g_),
             .leader = g_.state.leader(),
-            .rounds = rounds_};
+            .rounds = rounds_,
+            .quorum = quorum()};
+  }
+
+  quorum_view quorum() const {
+    return assess_quorum(g_.state, me(), ctx_->settings.split_brain);
   }
 
   // For observers that read without asking (see `context::cluster_state`).
@@ -713,6 +739,7 @@ private:
   std::uint64_t handed_off_ = 0; // ring epoch handed off up to
   std::uint64_t ring_epoch_ = 0; // of the last ring_changed event
   bool leaving_ = false;
+  bool had_quorum_ = true;
   bool dirty_ = false;
   bool converged_ = false;
   std::optional<clock_type::time_point> diverged_since_{};

@@ -5,6 +5,7 @@
 
 #include "context.hpp"
 #include "membership.hpp"
+#include "quorum.hpp"
 
 #include <functional>
 #include <optional>
@@ -59,6 +60,8 @@ struct cluster_snapshot {
   std::optional<std::string> leader;
   /// Gossip rounds this node started.
   std::uint64_t rounds = 0;
+  /// Whether this node's side may act as the cluster (`quorum.hpp`).
+  quorum_view quorum{};
 };
 
 /// A service's health check: true while the service is healthy. Run by the

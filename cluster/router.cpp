@@ -146,6 +146,9 @@ private:
   void on_view(routing_view v) {
     v.self = me();
     v.index();
+    if (view_.quorum && !v.quorum) {
+      suspend_all();
+    }
     const bool new_ring = !v.current.empty()
                           && (view_.current.empty()
                               || v.current.epoch() > epoch());
@@ -336,12 +339,14 @@ private:
     ctx_->names->hold(t.partition);
     for (auto i = dormant_.begin(); i != dormant_.end();) {
       if (view_.current.partition_of_name(i->first) == t.partition) {
-        wire::handoff_item item{.epoch = t.epoch,
-                                .partition = t.partition,
-                                .name = i->first,
-                                .state = std::move(i->second)};
-        if (fits(item)) {
-          t.items.push_back(std::move(item));
+        for (auto& state : i->second) {
+          wire::handoff_item item{.epoch = t.epoch,
+                                  .partition = t.partition,
+                                  .name = i->first,
+                                  .state = std::move(state)};
+          if (fits(item)) {
+            t.items.push_back(std::move(item));
+          }
         }
         i = dormant_.erase(i);
       } else {
@@ -423,7 +428,7 @@ private:
       // The partition came back while its actors were exported: keep them.
       auto p = t.partition;
       for (auto& item : t.items) {
-        dormant_[item.name] = std::move(item.state);
+        keep_dormant(item.name, std::move(item.state));
       }
       transfers_.erase(p);
       gauge_transfers();
@@ -494,7 +499,7 @@ private:
                  p, t.epoch, to, t.attempts + 1);
       if (to.empty() || to == me()) {
         for (auto& item : t.items) {
-          dormant_[item.name] = std::move(item.state);
+          keep_dormant(item.name, std::move(item.state));
         }
         ctx_->names->move_in(p);
         t.items.clear();
@@ -575,7 +580,7 @@ private:
     if (auto i = running.find(item.name); i != running.end()) {
       self_->send(i->second, handoff_atom::value, std::move(item.state));
     } else {
-      dormant_[item.name] = std::move(item.state);
+      keep_dormant(item.name, std::move(item.state));
     }
   }
 
@@ -596,12 +601,41 @@ private:
 
   // -- routing ----------------------------------------------------------------
 
+  // Without quorum this side hosts nothing: every activation stops, its
+  // state kept here (dormant). Back with quorum, a dormant name starts from
+  // it on its next message; handed over, if its partition went elsewhere.
+  void suspend_all() {
+    auto running = ctx_->names->activations();
+    log_->warn("event=route.suspend reason=no_quorum actors={}",
+               running.size());
+    for (const auto& [name, a] : running) {
+      export_actor(name, [this, name](std::string state, bool ok) {
+        if (ok) {
+          keep_dormant(name, std::move(state));
+        }
+      });
+    }
+  }
+
+  void keep_dormant(const std::string& name, std::string state) {
+    dormant_[name].push_back(std::move(state));
+  }
+
+  void refuse(const delivery& d) {
+    count("troupe_cluster_route_no_quorum_total", stats_.no_quorum);
+    fail(d, no_quorum_error(d.name));
+  }
+
   // Delivers a message from this node here, or sends it to the node that
   // should have it.
   void route(delivery d) {
     if (view_.current.empty()) {
       count("troupe_cluster_route_failed_total", stats_.failed);
       fail(d, caf::make_error(errc::no_route, "no ring yet"));
+      return;
+    }
+    if (!view_.quorum) {
+      refuse(d);
       return;
     }
     auto p = view_.current.partition_of_name(d.name);
@@ -670,6 +704,11 @@ private:
     }
     if (view_.current.empty()) {
       send_error(r, caf::make_error(errc::no_route, "no ring yet"));
+      return;
+    }
+    if (!view_.quorum) {
+      count("troupe_cluster_route_no_quorum_total", stats_.no_quorum);
+      send_error(r, no_quorum_error(r.name));
       return;
     }
     auto p = view_.current.partition_of_name(r.name);
@@ -810,6 +849,12 @@ private:
   // -- activations ------------------------------------------------------------
 
   void activate(const std::string& name) {
+    if (!view_.quorum) {
+      for (auto& d : ctx_->names->activation_failed(name)) {
+        refuse(d);
+      }
+      return;
+    }
     auto kind = ctx_->kinds->find(kind_of_name(name));
     if (!kind) {
       log_->warn("event=route.unknown_kind name={}", name);
@@ -820,10 +865,15 @@ private:
       }
       return;
     }
+    // The first state kept for it starts it; the others are merged in once
+    // it runs, with any handed here meanwhile.
     std::string state;
     if (auto i = dormant_.find(name); i != dormant_.end()) {
-      state = std::move(i->second);
-      dormant_.erase(i);
+      state = std::move(i->second.front());
+      i->second.erase(i->second.begin());
+      if (i->second.empty()) {
+        dormant_.erase(i);
+      }
     }
     self_
       ->request(activations_, caf::infinite,
@@ -837,7 +887,9 @@ private:
           ctx_->names->activated(name, a);
           // State handed to this node while the actor was starting: merge.
           if (auto i = dormant_.find(name); i != dormant_.end()) {
-            self_->send(a, handoff_atom::value, std::move(i->second));
+            for (auto& more : i->second) {
+              self_->send(a, handoff_atom::value, std::move(more));
+            }
             dormant_.erase(i);
           }
         },
@@ -914,7 +966,7 @@ private:
       if (sweep_interval() * n >= *ctx_->settings.passivate_after) {
         export_actor(name, [this, name](std::string state, bool ok) {
           if (ok) {
-            dormant_[name] = std::move(state);
+            keep_dormant(name, std::move(state));
           }
           count("troupe_cluster_passivations_total", stats_.passivations);
         });
@@ -972,7 +1024,11 @@ private:
     incoming_;
   std::set<std::tuple<std::string, std::uint64_t, std::uint32_t>> completed_;
   std::uint64_t states_too_large_ = 0;
-  std::map<std::string, std::string> dormant_;
+  // State of names not running here: what they left when passivated or
+  // suspended, or what was handed here for them. Several states of one
+  // name (handed here from different places) are all kept, and merged
+  // when it starts or moves on: never one over another.
+  std::map<std::string, std::vector<std::string>> dormant_;
   std::map<caf::actor_addr, std::string> running_;
   std::map<std::string, std::uint32_t> idle_sweeps_;
   std::map<std::uint64_t, pending_reply> pending_;

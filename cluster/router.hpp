@@ -29,6 +29,9 @@ struct routing_view {
   ring current;
   std::set<std::string> available;
   std::string self;
+  /// Whether this node's side may activate names (`quorum.hpp`); without
+  /// it, routing by name answers `no_quorum`.
+  bool quorum = true;
 
   bool is_available(const std::string& id) const {
     return available.count(id) > 0;
@@ -82,6 +85,8 @@ struct routing_stats {
   std::uint64_t sent_remote = 0;
   std::uint64_t forwarded = 0;
   std::uint64_t failed = 0;
+  /// Refused: this side of a partition has no quorum.
+  std::uint64_t no_quorum = 0;
   std::uint64_t activations = 0;
   std::uint64_t passivations = 0;
   std::uint64_t handoffs_out = 0;

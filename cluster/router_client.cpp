@@ -37,6 +37,9 @@ caf::error router_client::send(const std::string& name, caf::message msg) {
   if (!view || view->current.empty()) {
     return caf::make_error(errc::no_route, "no ring yet");
   }
+  if (!view->quorum) {
+    return no_quorum_error(name);
+  }
   auto p = view->current.partition_of_name(name);
   const auto& to = view->target(p);
   if (to.empty()) {

@@ -329,6 +329,28 @@ apply_frame_bytes(node_config& cfg, const std::vector<std::string>& v) {
   return std::nullopt;
 }
 
+std::optional<std::string>
+apply_split_brain(node_config& cfg, const std::vector<std::string>& v) {
+  using strategy = split_brain_policy::strategy;
+  auto text = v.size() == 1 ? v.front() : std::string{};
+  constexpr std::string_view quorum = "static_quorum:";
+  if (text == "keep_majority") {
+    cfg.cluster.split_brain = {.kind = strategy::keep_majority};
+  } else if (text == "serve_all") {
+    cfg.cluster.split_brain = {.kind = strategy::serve_all};
+  } else if (text.starts_with(quorum)) {
+    auto n = parse_uint<std::uint32_t>(text.substr(quorum.size()), 1000);
+    if (!n || *n == 0) {
+      return "static_quorum:<n> with n from 1 to 1000";
+    }
+    cfg.cluster.split_brain = {.kind = strategy::static_quorum,
+                               .quorum_size = *n};
+  } else {
+    return "keep_majority, static_quorum:<n> or serve_all";
+  }
+  return std::nullopt;
+}
+
 const std::vector<setting>& setting_table() {
   static const std::vector<setting> table{
     {{"node.name", "TROUPE_NODE_NAME", "--name", "name or name@host", false},
@@ -370,6 +392,9 @@ const std::vector<setting>& setting_table() {
     {{"cluster.down_after", "TROUPE_CLUSTER_DOWN_AFTER", "", "duration|off",
       false},
      apply_optional_interval<&cluster_config::down_after>},
+    {{"cluster.split_brain", "TROUPE_CLUSTER_SPLIT_BRAIN", "",
+      "keep_majority|static_quorum:<n>|serve_all", false},
+     apply_split_brain},
     {{"cluster.ring_size", "TROUPE_CLUSTER_RING_SIZE", "",
       "power of two, 1 to 16384", false},
      apply_ring_size},
@@ -649,6 +674,18 @@ caf::expected<endpoint> parse_endpoint(std::string_view text) {
     return fail();
   }
   return endpoint{.host = std::string{host}, .port = *number};
+}
+
+std::string to_string(const split_brain_policy& p) {
+  switch (p.kind) {
+    case split_brain_policy::strategy::keep_majority:
+      return "keep_majority";
+    case split_brain_policy::strategy::static_quorum:
+      return fmt::format("static_quorum:{}", p.quorum_size);
+    case split_brain_policy::strategy::serve_all:
+      return "serve_all";
+  }
+  return "split_brain_policy(?)";
 }
 
 std::string to_string(const endpoint& ep) {

@@ -52,6 +52,29 @@ std::string to_string(log_level level);
 enum class scheduler_policy { stealing, sharing };
 
 /// Everything a node needs to know before it starts.
+/// What a side of a split cluster may do (see `cluster/quorum.hpp`).
+struct split_brain_policy {
+  enum class strategy {
+    /// A side with more than half of the members (exactly half: the half
+    /// with the lowest address) keeps acting as the cluster.
+    keep_majority,
+    /// A side that reaches at least `quorum_size` members keeps acting.
+    static_quorum,
+    /// Every side acts (downs the others, activates every name):
+    /// availability over consistency.
+    serve_all,
+  };
+  strategy kind = strategy::keep_majority;
+  /// For `static_quorum`: the members a side needs, counting itself.
+  std::uint32_t quorum_size = 0;
+
+  friend bool operator==(const split_brain_policy&, const split_brain_policy&)
+    = default;
+};
+
+/// `keep_majority`, `static_quorum:<n>`, `serve_all`.
+std::string to_string(const split_brain_policy& p);
+
 /// How a node takes part in its cluster.
 struct cluster_config {
   /// Nodes of different clusters refuse each other.
@@ -69,6 +92,8 @@ struct cluster_config {
   /// an operator.
   std::optional<std::chrono::milliseconds> down_after{
     std::chrono::milliseconds{5000}};
+  /// Which side of a partition keeps downing members and activating names.
+  split_brain_policy split_brain{};
   /// Largest frame accepted from a peer.
   std::uint64_t max_frame_bytes = 4 * 1024 * 1024;
   /// A connection whose peer has not proved itself within this time is

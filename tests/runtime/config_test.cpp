@@ -36,6 +36,27 @@ TEST_CASE("the scheduler policy can be set to work sharing") {
   CHECK_EQ(cfg->policy, rt::scheduler_policy::sharing);
 }
 
+TEST_CASE("the split-brain strategy is keep_majority unless set") {
+  using strategy = rt::split_brain_policy::strategy;
+  auto cfg = rt::load_config({});
+  REQUIRE(cfg);
+  CHECK(cfg->cluster.split_brain.kind == strategy::keep_majority);
+  for (const auto& [text, want] :
+       std::vector<std::pair<std::string, rt::split_brain_policy>>{
+         {"keep_majority", {.kind = strategy::keep_majority}},
+         {"serve_all", {.kind = strategy::serve_all}},
+         {"static_quorum:3",
+          {.kind = strategy::static_quorum, .quorum_size = 3}},
+       }) {
+    rt::config_input input;
+    input.environment["TROUPE_CLUSTER_SPLIT_BRAIN"] = text;
+    auto got = rt::load_config(input);
+    REQUIRE(got);
+    CHECK(got->cluster.split_brain == want);
+    CHECK(rt::to_string(got->cluster.split_brain) == text);
+  }
+}
+
 TEST_CASE("flags beat the environment, which beats the file") {
   troupe::testkit::temp_dir dir;
   rt::config_input input;
@@ -129,6 +150,10 @@ TEST_CASE("every bad value is named with its key, value, origin and "
     {"cluster.join", "host:0", "seed addresses"},
     {"scheduler.threads", "1000", "0 (CAF's default) to 256"},
     {"scheduler.policy", "fair", "stealing or sharing"},
+    {"cluster.split_brain", "majority", "keep_majority, static_quorum:<n>"},
+    {"cluster.split_brain", "static_quorum:0", "n from 1 to 1000"},
+    {"cluster.split_brain", "static_quorum:", "n from 1 to 1000"},
+    {"cluster.split_brain", "static_quorum:1001", "n from 1 to 1000"},
     {"console.tcp", "on", "or off"},
     {"console.tcp", "127.0.0.1:99999", "or off"},
     {"http.listen", "", "or off"},

@@ -30,12 +30,6 @@ TEST_CASE("a drain of one millisecond loses an acknowledged append (the "
   replay(17, "drain(2)@1111ms+1ms");
 }
 
-TEST_CASE("a node cut off for less than down_after loses appends it "
-          "acknowledged as a fallback"
-          * doctest::should_fail()) {
-  replay(11, "partition(1,2,3,4|0)@0s+3519ms");
-}
-
 TEST_CASE("an isolated node's names lose appends made on the majority "
           "side"
           * doctest::should_fail()) {
@@ -44,15 +38,6 @@ TEST_CASE("an isolated node's names lose appends made on the majority "
 
 TEST_CASE("a one-way cut loses acknowledged appends" * doctest::should_fail()) {
   replay(12, "cut(4>1)@0s+3160ms");
-}
-
-// The swarm's known failure: cluster_faults, seed 330 (see
-// known_failures() in scenarios.cpp).
-TEST_CASE("a fallback that exported a partition to its owner activates its "
-          "names again when the owner freezes: two activations"
-          * doctest::should_fail()) {
-  replay(330, "reset(3-0)@11085ms;freeze(0)@14625ms+4974ms",
-         sim::cluster_faults_scenario());
 }
 
 TEST_CASE("the swarm's known failures are seeds of CI scenarios") {

@@ -74,12 +74,7 @@ std::vector<named_scenario> all_scenarios() {
 }
 
 const std::vector<known_failure>& known_failures() {
-  static const std::vector<known_failure> list{
-    {"cluster_faults", 330,
-     "a fallback that has exported a partition to its returning owner "
-     "activates the names afresh when the owner freezes again, and the "
-     "owner activates them too (two activations until the retried "
-     "hand-back lands)"}};
+  static const std::vector<known_failure> list{};
   return list;
 }
 

@@ -1,0 +1,71 @@
+// Which side of a split cluster may act as the cluster.
+#include "quorum.hpp"
+
+#include <tuple>
+
+namespace troupe::cluster {
+
+namespace {
+
+bool counted(const member& m) {
+  return m.status == member_status::up || m.status == member_status::leaving;
+}
+
+// Whether a counted member flags `subject` unreachable. A joining member's
+// flags do not count: a minority member that rejoins after a heal still
+// carries what its previous life saw, and the majority must not lose its
+// quorum over that.
+bool flagged(const membership& state, const std::string& subject) {
+  const auto* m = state.find(subject);
+  for (const auto& [key, rec] : state.reachability()) {
+    if (key.second != subject || !rec.unreachable
+        || rec.subject_incarnation != m->incarnation) {
+      continue;
+    }
+    const auto* observer = state.find(key.first);
+    if (observer != nullptr && counted(*observer)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+quorum_view assess_quorum(const membership& state, const std::string& self,
+                          const runtime::split_brain_policy& policy) {
+  using strategy = runtime::split_brain_policy::strategy;
+  quorum_view v;
+  const member* lowest = nullptr;
+  bool lowest_here = false;
+  for (const auto& [id, m] : state.members()) {
+    if (!counted(m)) {
+      continue;
+    }
+    ++v.members;
+    bool here = id == self || !flagged(state, id);
+    v.reachable += here ? 1 : 0;
+    if (lowest == nullptr
+        || std::tie(m.address.host, m.address.port, m.node_id)
+             < std::tie(lowest->address.host, lowest->address.port,
+                        lowest->node_id)) {
+      lowest = &m;
+      lowest_here = here;
+    }
+  }
+  switch (policy.kind) {
+    case strategy::keep_majority:
+      v.quorum = v.members == 0 || 2 * v.reachable > v.members
+                 || (2 * v.reachable == v.members && lowest_here);
+      break;
+    case strategy::static_quorum:
+      v.quorum = v.members == 0 || v.reachable >= policy.quorum_size;
+      break;
+    case strategy::serve_all:
+      v.quorum = true;
+      break;
+  }
+  return v;
+}
+
+} // namespace troupe::cluster
