@@ -46,9 +46,8 @@ quorum_view assess_quorum(const membership& state, const std::string& self,
     bool here = id == self || !flagged(state, id);
     v.reachable += here ? 1 : 0;
     if (lowest == nullptr
-        || std::tie(m.address.host, m.address.port, m.node_id)
-             < std::tie(lowest->address.host, lowest->address.port,
-                        lowest->node_id)) {
+        || std::tie(m.address.host, m.address.port, m.node_id) < std::tie(
+             lowest->address.host, lowest->address.port, lowest->node_id)) {
       lowest = &m;
       lowest_here = here;
     }

@@ -103,8 +103,8 @@ TEST_CASE("serve_all: every side acts") {
   policy all{.kind = strategy::serve_all};
   for (std::size_t n = 1; n <= 5; ++n) {
     for (unsigned side = 1; side + 1 < (1U << n); ++side) {
-      CHECK(tc::assess_quorum(split(n, side, true), id_of(first_in(n, side, true)),
-                              all)
+      CHECK(tc::assess_quorum(split(n, side, true),
+                              id_of(first_in(n, side, true)), all)
               .quorum);
     }
   }
