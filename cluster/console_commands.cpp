@@ -91,7 +91,7 @@ public:
       text += fmt::format("\nconverged: {}, gossip rounds started here: {}",
                           snap->converged ? "yes" : "no", snap->rounds);
       text += fmt::format(
-        "\nquorum: {} ({} of {} up or leaving members on this side, {})",
+        "\nquorum: {} ({} of {} counted members on this side, {})",
         snap->quorum.quorum ? "yes" : "NO: serves no names, downs nobody",
         snap->quorum.reachable, snap->quorum.members,
         runtime::to_string(ctx_->settings.split_brain));

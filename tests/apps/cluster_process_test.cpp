@@ -69,23 +69,9 @@ struct cluster_fixture {
   }
 
   // The port a node logged at start.
-  std::string port_of(const std::string& name) {
-    std::string port;
-    tk::wait_until(
-      [&] {
-        auto text = log_of(name);
-        auto at = text.find("event=node.start ");
-        const std::string key = "listen=127.0.0.1:";
-        auto p = at == std::string::npos ? at : text.find(key, at);
-        if (p == std::string::npos) {
-          return false;
-        }
-        p += key.size();
-        port = text.substr(p, text.find_first_not_of("0123456789", p) - p);
-        return !port.empty();
-      },
-      deadline);
-    return port;
+  std::string port_of(const std::string& name) const {
+    return tk::started_port(data_dir(name) / "log" / "node.log", "127.0.0.1",
+                            deadline);
   }
 };
 

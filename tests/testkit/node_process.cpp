@@ -42,6 +42,27 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::string started_port(const std::filesystem::path& log,
+                         const std::string& host,
+                         std::chrono::milliseconds deadline) {
+  std::string port;
+  wait_until(
+    [&] {
+      auto text = read_text(log);
+      auto at = text.rfind("event=node.start ");
+      const auto key = "listen=" + host + ":";
+      auto p = at == std::string::npos ? at : text.find(key, at);
+      if (p == std::string::npos) {
+        return false;
+      }
+      p += key.size();
+      port = text.substr(p, text.find_first_not_of("0123456789", p) - p);
+      return !port.empty();
+    },
+    deadline);
+  return port;
+}
+
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in{path, std::ios::binary};
   std::ostringstream buf;

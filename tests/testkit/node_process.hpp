@@ -78,4 +78,11 @@ private:
 /// Reads a text file, empty if it does not exist.
 std::string read_text(const std::filesystem::path& path);
 
+/// The port a node listens on, from the `listen=<host>:<port>` of the last
+/// `event=node.start` line in its log `log`, waiting up to `deadline` for
+/// it; empty if none came.
+std::string started_port(const std::filesystem::path& log,
+                         const std::string& host,
+                         std::chrono::milliseconds deadline);
+
 } // namespace troupe::testkit

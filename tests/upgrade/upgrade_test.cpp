@@ -76,22 +76,8 @@ struct cluster {
 
   // The port a node logged at its (latest) start.
   std::string port_of(const std::string& name) const {
-    std::string port;
-    tk::wait_until(
-      [&] {
-        auto text = log_of(name);
-        auto at = text.rfind("event=node.start ");
-        const std::string key = "listen=127.0.0.1:";
-        auto p = at == std::string::npos ? at : text.find(key, at);
-        if (p == std::string::npos) {
-          return false;
-        }
-        p += key.size();
-        port = text.substr(p, text.find_first_not_of("0123456789", p) - p);
-        return !port.empty();
-      },
-      deadline);
-    return port;
+    return tk::started_port(data_dir(name) / "log" / "node.log", "127.0.0.1",
+                            deadline);
   }
 
   std::filesystem::path socket_of(const std::string& name) const {
