@@ -1,6 +1,7 @@
 // Which side of a split cluster may act as the cluster.
 #include "quorum.hpp"
 
+#include <set>
 #include <tuple>
 
 namespace troupe::cluster {
@@ -11,23 +12,26 @@ bool counted(const member& m) {
   return m.status == member_status::up || m.status == member_status::leaving;
 }
 
-// Whether a counted member flags `subject` unreachable. A joining member's
-// flags do not count: a minority member that rejoins after a heal still
-// carries what its previous life saw, and the majority must not lose its
-// quorum over that.
-bool flagged(const membership& state, const std::string& subject) {
-  const auto* m = state.find(subject);
+// The members a counted member flags unreachable (in their present
+// incarnation), in one pass over the observations. A joining member's flags
+// do not count: a minority member that rejoins after a heal still carries
+// what its previous life saw, and the majority must not lose its quorum
+// over that.
+std::set<std::string> flagged(const membership& state) {
+  std::set<std::string> out;
   for (const auto& [key, rec] : state.reachability()) {
-    if (key.second != subject || !rec.unreachable
-        || rec.subject_incarnation != m->incarnation) {
+    const auto& [observer_id, subject_id] = key;
+    if (!rec.unreachable) {
       continue;
     }
-    const auto* observer = state.find(key.first);
-    if (observer != nullptr && counted(*observer)) {
-      return true;
+    const auto* observer = state.find(observer_id);
+    const auto* subject = state.find(subject_id);
+    if (observer != nullptr && counted(*observer) && subject != nullptr
+        && rec.subject_incarnation == subject->incarnation) {
+      out.insert(subject_id);
     }
   }
-  return false;
+  return out;
 }
 
 } // namespace
@@ -38,12 +42,13 @@ quorum_view assess_quorum(const membership& state, const std::string& self,
   quorum_view v;
   const member* lowest = nullptr;
   bool lowest_here = false;
+  auto other_side = flagged(state);
   for (const auto& [id, m] : state.members()) {
     if (!counted(m)) {
       continue;
     }
     ++v.members;
-    bool here = id == self || !flagged(state, id);
+    bool here = id == self || other_side.count(id) == 0;
     v.reachable += here ? 1 : 0;
     if (lowest == nullptr
         || std::tie(m.address.host, m.address.port, m.node_id) < std::tie(

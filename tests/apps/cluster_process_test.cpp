@@ -22,12 +22,7 @@ constexpr auto deadline = 30s;
 
 struct cluster_fixture {
   tk::temp_dir dir;
-  std::map<std::string, std::string> env{
-    {"TROUPE_CLUSTER_GOSSIP_INTERVAL", "100ms"},
-    {"TROUPE_CLUSTER_HEARTBEAT_INTERVAL", "100ms"},
-    {"TROUPE_CLUSTER_DOWN_AFTER", "1s"},
-    {"TROUPE_SCHEDULER_THREADS", "2"},
-  };
+  std::map<std::string, std::string> env = tk::fast_cluster_env();
 
   std::filesystem::path data_dir(const std::string& name) const {
     return dir.path() / "data" / name;

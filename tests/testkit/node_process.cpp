@@ -42,6 +42,15 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::map<std::string, std::string> fast_cluster_env() {
+  return {
+    {"TROUPE_CLUSTER_GOSSIP_INTERVAL", "100ms"},
+    {"TROUPE_CLUSTER_HEARTBEAT_INTERVAL", "100ms"},
+    {"TROUPE_CLUSTER_DOWN_AFTER", "1s"},
+    {"TROUPE_SCHEDULER_THREADS", "2"},
+  };
+}
+
 std::string started_port(const std::filesystem::path& log,
                          const std::string& host,
                          std::chrono::milliseconds deadline) {

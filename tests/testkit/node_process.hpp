@@ -75,6 +75,10 @@ private:
   std::optional<int> status_;
 };
 
+/// Environment for test clusters of node processes: gossip and heartbeats
+/// every 100 ms, down after 1 s, two scheduler threads.
+std::map<std::string, std::string> fast_cluster_env();
+
 /// Reads a text file, empty if it does not exist.
 std::string read_text(const std::filesystem::path& path);
 

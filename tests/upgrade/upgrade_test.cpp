@@ -43,12 +43,7 @@ std::filesystem::path previous_binary() {
 
 struct cluster {
   tk::temp_dir dir;
-  std::map<std::string, std::string> env{
-    {"TROUPE_CLUSTER_GOSSIP_INTERVAL", "100ms"},
-    {"TROUPE_CLUSTER_HEARTBEAT_INTERVAL", "100ms"},
-    {"TROUPE_CLUSTER_DOWN_AFTER", "1s"},
-    {"TROUPE_SCHEDULER_THREADS", "2"},
-  };
+  std::map<std::string, std::string> env = tk::fast_cluster_env();
   std::map<std::string, std::unique_ptr<tk::node_process>> nodes;
 
   std::filesystem::path data_dir(const std::string& name) const {
