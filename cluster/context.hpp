@@ -76,6 +76,10 @@ struct context {
   /// not yet handed on. While any is, readers pass later ones the same way,
   /// so that the router gets them in the order they came.
   std::atomic<std::int64_t> routes_via_transport{0};
+  /// Handoff transfers this node's routers have started in this boot (the
+  /// count in their ids, `handoff_ledger.hpp`); kept here so that a router
+  /// that restarts never gives an id twice.
+  std::atomic<std::uint32_t> transfers_started{0};
 
   /// The running transport, or an invalid handle.
   caf::actor transport() const {

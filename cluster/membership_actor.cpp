@@ -372,6 +372,9 @@ private:
           && !g_.state.is_unreachable(id)) {
         v.available.insert(id);
       }
+      if (m.is_active()) {
+        v.active.insert(id);
+      }
     }
     // Owning partitions means the leader has moved this node up, even if
     // the news has not come back yet: it takes its own traffic (else the

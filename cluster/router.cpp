@@ -8,6 +8,7 @@
 #include "../supervision/supervisor.hpp"
 #include "atoms.hpp"
 #include "errors.hpp"
+#include "handoff_ledger.hpp"
 #include "message_bytes.hpp"
 #include "name_table.hpp"
 #include "transport.hpp"
@@ -74,6 +75,7 @@ struct early_handoff {
 struct transfer {
   std::uint32_t partition = 0;
   std::uint64_t epoch = 0;
+  std::uint64_t id = 0; // given when it starts (`handoff_ledger.hpp`)
   std::string to;
   bool ownership = false; // the ring moved it (not a fallback handing back)
   std::vector<wire::handoff_item> items;
@@ -168,6 +170,13 @@ private:
     }
     retry_early_handoffs();
     release_stalled_incoming();
+    // A transfer sent to where it can no longer go is sent again at the
+    // watchdog's next tick, to where it goes now.
+    for (auto& [p, t] : transfers_) {
+      if (t.sent && destination(t) != t.to) {
+        t.resend_at = self_->clock().now();
+      }
+    }
     plan_fallback_transfers();
     retry_early_messages();
     start_transfers();
@@ -247,6 +256,17 @@ private:
     for (const auto& [name, a] : ctx_->names->activations()) {
       parts.insert(view_.current.partition_of_name(name));
     }
+    hand_on(std::move(parts));
+  }
+
+  // State kept here for names whose partition is another node's goes on
+  // to it: state handed here as a fallback, or while this node was handing
+  // the partition away, or after its transfer had left. (Without quorum
+  // it stays: this side hands nothing around.)
+  void hand_on(std::set<std::uint32_t> parts = {}) {
+    if (view_.current.empty() || !view_.quorum) {
+      return;
+    }
     for (const auto& [name, state] : dormant_) {
       parts.insert(view_.current.partition_of_name(name));
     }
@@ -312,10 +332,14 @@ private:
 
   // Where a transfer goes: the new owner when the ring moved the partition
   // (it holds the partition's messages until this node's "done", even if
-  // some view calls it unreachable), otherwise the partition's target.
+  // some view calls it unreachable), otherwise the partition's target. A
+  // new owner that is gone (down or removed) never takes it: it goes to
+  // the partition's target, and from there to the owner of the next ring
+  // (else this node would send it for ever and, never done, hold the ring
+  // as it is).
   std::string destination(const transfer& t) const {
     const auto& owner = view_.current.owner(t.partition);
-    if (t.ownership && owner != me()) {
+    if (t.ownership && owner != me() && view_.active.count(owner) > 0) {
       return owner;
     }
     return view_.target(t.partition);
@@ -336,17 +360,12 @@ private:
     }
     t.started = true;
     t.epoch = epoch();
+    t.id = transfer_id(ctx_->incarnation, ++ctx_->transfers_started);
     ctx_->names->hold(t.partition);
     for (auto i = dormant_.begin(); i != dormant_.end();) {
       if (view_.current.partition_of_name(i->first) == t.partition) {
         for (auto& state : i->second) {
-          wire::handoff_item item{.epoch = t.epoch,
-                                  .partition = t.partition,
-                                  .name = i->first,
-                                  .state = std::move(state)};
-          if (fits(item)) {
-            t.items.push_back(std::move(item));
-          }
+          add_item(t, i->first, std::move(state));
         }
         i = dormant_.erase(i);
       } else {
@@ -355,8 +374,9 @@ private:
     }
     auto actors = ctx_->names->activations(t.partition);
     t.total = actors.size() + t.items.size();
-    log_->info("event=handoff.start partition={} epoch={} to={} actors={}",
-               t.partition, t.epoch, t.to, t.total);
+    log_->info("event=handoff.start partition={} epoch={} to={} actors={} "
+               "transfer={:x}",
+               t.partition, t.epoch, t.to, t.total, t.id);
     for (const auto& [name, a] : actors) {
       export_actor(name,
                    [this, p = t.partition, name](std::string state, bool ok) {
@@ -365,12 +385,8 @@ private:
                        return;
                      }
                      auto& tr = i->second;
-                     wire::handoff_item item{.epoch = tr.epoch,
-                                             .partition = p,
-                                             .name = name,
-                                             .state = std::move(state)};
-                     if (ok && fits(item)) {
-                       tr.items.push_back(std::move(item));
+                     if (ok) {
+                       add_item(tr, name, std::move(state));
                      }
                      if (--tr.exporting == 0) {
                        finish_export(tr);
@@ -380,6 +396,20 @@ private:
     }
     if (t.exporting == 0) {
       finish_export(t);
+    }
+  }
+
+  // Adds an actor's state to a transfer, numbered in it, if it fits.
+  void add_item(transfer& t, const std::string& name, std::string state) {
+    wire::handoff_item item{.epoch = t.epoch,
+                            .partition = t.partition,
+                            .name = name,
+                            .state = std::move(state),
+                            .transfer = t.id,
+                            .sequence
+                            = static_cast<std::uint32_t>(t.items.size())};
+    if (fits(item)) {
+      t.items.push_back(std::move(item));
     }
   }
 
@@ -442,16 +472,33 @@ private:
     for (auto& d : ctx_->names->move_out(t.partition)) {
       forward_delivery(t.to, std::move(d), true);
     }
-    delivered = send_route(
-                  t.to, {wire::handoff_done{
-                          .epoch = t.epoch,
-                          .partition = t.partition,
-                          .items = static_cast<std::uint32_t>(t.items.size())}})
-                && delivered;
+    delivered = send_done(t) && delivered;
     t.sent = true;
     t.resend_at = next_try(self_->clock().now(), delivered);
     ++t.attempts;
     count("troupe_cluster_handoffs_out_total", stats_.handoffs_out);
+  }
+
+  bool send_done(const transfer& t) {
+    return send_route(
+      t.to,
+      {wire::handoff_done{.epoch = t.epoch,
+                          .partition = t.partition,
+                          .items = static_cast<std::uint32_t>(t.items.size()),
+                          .transfer = t.id,
+                          .open_from = open_from()}});
+  }
+
+  // The oldest transfer not acknowledged yet (receivers forget those
+  // below it), or the next id when none is open.
+  std::uint64_t open_from() const {
+    auto oldest = transfer_id(ctx_->incarnation, ctx_->transfers_started + 1);
+    for (const auto& [p, t] : transfers_) {
+      if (t.started) {
+        oldest = std::min(oldest, t.id);
+      }
+    }
+    return oldest;
   }
 
   // Sends a transfer's items; false if some did not leave (no connection).
@@ -471,14 +518,16 @@ private:
     return delivered ? sent + handoff_timeout() : sent;
   }
 
+  // The receiver has applied the transfer (this time or before).
   void on_ack(const std::string& from, const wire::handoff_ack& a) {
     auto i = transfers_.find(a.partition);
-    if (i == transfers_.end() || i->second.to != from
-        || i->second.epoch != a.epoch) {
+    if (i == transfers_.end() || !i->second.started
+        || i->second.id != a.transfer) {
       return;
     }
-    log_->info("event=handoff.done partition={} epoch={} to={} items={}",
-               a.partition, a.epoch, from, i->second.items.size());
+    log_->info("event=handoff.done partition={} epoch={} to={} items={} "
+               "transfer={:x}",
+               a.partition, a.epoch, from, i->second.items.size(), a.transfer);
     transfers_.erase(i);
     gauge_transfers();
     report_handed_off();
@@ -508,13 +557,7 @@ private:
       }
       t.to = to;
       bool delivered = send_items(t);
-      delivered
-        = send_route(t.to,
-                     {wire::handoff_done{
-                       .epoch = t.epoch,
-                       .partition = p,
-                       .items = static_cast<std::uint32_t>(t.items.size())}})
-          && delivered;
+      delivered = send_done(t) && delivered;
       t.resend_at = next_try(now, delivered);
       ++t.attempts;
     }
@@ -572,24 +615,44 @@ private:
     }
   }
 
+  // Items wait in the ledger for their transfer's done.
   void on_item(const std::string& from, wire::handoff_item item) {
-    if (completed_.count({from, item.epoch, item.partition}) > 0) {
-      return; // a retry of what we already have
-    }
-    auto running = ctx_->names->activations();
-    if (auto i = running.find(item.name); i != running.end()) {
-      self_->send(i->second, handoff_atom::value, std::move(item.state));
-    } else {
-      keep_dormant(item.name, std::move(item.state));
-    }
-  }
-
-  void on_done(const std::string& from, const wire::handoff_done& d) {
-    send_route(from,
-               {wire::handoff_ack{.epoch = d.epoch, .partition = d.partition}});
-    if (!completed_.insert({from, d.epoch, d.partition}).second) {
+    if (item.transfer == 0) {
+      log_->warn("event=handoff.refused from={} partition={} reason=\"no "
+                 "transfer id\"",
+                 from, item.partition);
       return;
     }
+    ledger_.add(from, std::move(item), self_->clock().now());
+  }
+
+  // A whole transfer is applied, once: each state merged into its running
+  // actor or kept for the name's start. One resent after that is only
+  // acknowledged again; one with items missing is not acknowledged, so
+  // that its sender sends it again.
+  void on_done(const std::string& from, const wire::handoff_done& d) {
+    auto r = ledger_.done(from, d, self_->clock().now());
+    if (r.what == handoff_ledger::outcome::incomplete) {
+      log_->warn("event=handoff.incomplete from={} partition={} epoch={} "
+                 "transfer={:x} missing={}",
+                 from, d.partition, d.epoch, d.transfer, r.missing);
+      return;
+    }
+    send_route(from, {wire::handoff_ack{.epoch = d.epoch,
+                                        .partition = d.partition,
+                                        .transfer = d.transfer}});
+    if (r.what == handoff_ledger::outcome::repeat) {
+      return;
+    }
+    auto running = ctx_->names->activations();
+    for (auto& item : r.items) {
+      if (auto i = running.find(item.name); i != running.end()) {
+        self_->send(i->second, handoff_atom::value, std::move(item.state));
+      } else {
+        keep_dormant(item.name, std::move(item.state));
+      }
+    }
+    completed_.insert({from, d.epoch, d.partition});
     count("troupe_cluster_handoffs_in_total", stats_.handoffs_in);
     auto i = incoming_.find(d.partition);
     if (i != incoming_.end() && std::get<0>(i->second) == from) {
@@ -597,6 +660,8 @@ private:
       release(d.partition);
       gauge_transfers();
     }
+    hand_on();
+    start_transfers();
   }
 
   // -- routing ----------------------------------------------------------------
@@ -692,8 +757,23 @@ private:
       pending_[r.request_id] = {d.sender, d.mid,
                                 self_->clock().now() + relay_lifetime};
     }
+    auto id = r.request_id;
+    if (!send_route(to, {std::move(r)})) {
+      // Not sent (no connection to `to`, or too large): said at once, not
+      // left to the requester's timeout.
+      pending_.erase(id);
+      count("troupe_cluster_route_failed_total", stats_.failed);
+      fail(d, unsent_error(to, d.name));
+      return;
+    }
     count("troupe_cluster_route_remote_total", stats_.sent_remote);
-    send_route(to, {std::move(r)});
+  }
+
+  caf::error unsent_error(const std::string& to, const std::string& name) {
+    return caf::make_error(
+      errc::no_route,
+      fmt::format("{} could not be sent to its node {} (no connection)", name,
+                  to));
   }
 
   void on_routed(const std::string& from, wire::routed r) {
@@ -750,8 +830,14 @@ private:
     }
     ++r.hops;
     r.epoch = epoch();
+    auto copy = wire::routed{
+      .name = r.name, .origin = r.origin, .request_id = r.request_id};
+    if (!send_route(to, {std::move(r)})) {
+      count("troupe_cluster_route_failed_total", stats_.failed);
+      send_error(copy, unsent_error(to, copy.name));
+      return;
+    }
     count("troupe_cluster_route_forwarded_total", stats_.forwarded);
-    send_route(to, {std::move(r)});
   }
 
   void send_error(const wire::routed& r, const caf::error& err) {
@@ -884,14 +970,16 @@ private:
           count("troupe_cluster_activations_total", stats_.activations);
           self_->monitor(a);
           running_[a.address()] = name;
-          ctx_->names->activated(name, a);
-          // State handed to this node while the actor was starting: merge.
+          // The other states kept for it (or handed here while it was
+          // starting) are merged before it gets the messages that waited:
+          // a read among them sees every state.
           if (auto i = dormant_.find(name); i != dormant_.end()) {
             for (auto& more : i->second) {
               self_->send(a, handoff_atom::value, std::move(more));
             }
             dormant_.erase(i);
           }
+          ctx_->names->activated(name, a);
         },
         [this, name](caf::error& err) {
           log_->warn("event=route.activation_failed name={} reason={}", name,
@@ -992,6 +1080,12 @@ private:
     auto now = self_->clock().now();
     std::erase_if(pending_,
                   [now](const auto& kv) { return kv.second.deadline <= now; });
+    // A transfer whose sender went quiet is sent again from the start, or
+    // was given up (its sender keeps the state).
+    if (auto n = ledger_.expire(now - 6 * handoff_timeout()); n > 0) {
+      log_->warn("event=handoff.expired items={}", n);
+    }
+    hand_on();
     start_transfers();
   }
 
@@ -1022,7 +1116,10 @@ private:
   std::map<std::uint32_t,
            std::tuple<std::string, std::uint64_t, clock_type::time_point>>
     incoming_;
+  // (from, epoch, partition) of transfers applied here: a previous owner
+  // that was done before this node saw the ring is not waited for.
   std::set<std::tuple<std::string, std::uint64_t, std::uint32_t>> completed_;
+  handoff_ledger ledger_;
   std::uint64_t states_too_large_ = 0;
   // State of names not running here: what they left when passivated or
   // suspended, or what was handed here for them. Several states of one

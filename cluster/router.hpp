@@ -28,6 +28,10 @@ namespace troupe::cluster {
 struct routing_view {
   ring current;
   std::set<std::string> available;
+  /// Members that can still take a handoff: active (joining, up or
+  /// leaving), reachable or not. A new owner not among them is gone (down
+  /// or removed): what was on its way to it goes where messages go.
+  std::set<std::string> active;
   std::string self;
   /// Whether this node's side may activate names (`quorum.hpp`); without
   /// it, routing by name answers `no_quorum`.

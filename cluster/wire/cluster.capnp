@@ -179,18 +179,28 @@ struct HandoffItem {
   partition @1 :UInt32;
   name @2 :Text;
   state @3 :Data;
+  # The transfer it belongs to (unique for the sender, over its restarts
+  # too) and its place in it (0, 1, ...): a resent item is recognised.
+  transfer @4 :UInt64;
+  sequence @5 :UInt32;
 }
 
-# Everything of the partition has been sent (`items` of them).
+# Everything of the transfer has been sent (`items` of them); the receiver
+# applies them now, once.
 struct HandoffDone {
   epoch @0 :UInt64;
   partition @1 :UInt32;
   items @2 :UInt32;
+  transfer @3 :UInt64;
+  # The sender's oldest transfer not yet acknowledged: it will never send
+  # one below, so the receiver forgets those.
+  openFrom @4 :UInt64;
 }
 
 struct HandoffAck {
   epoch @0 :UInt64;
   partition @1 :UInt32;
+  transfer @2 :UInt64;
 }
 
 struct Route {

@@ -160,17 +160,22 @@ struct route_writer {
     h.setPartition(x.partition);
     h.setName(x.name);
     h.setState(as_bytes(x.state));
+    h.setTransfer(x.transfer);
+    h.setSequence(x.sequence);
   }
   void operator()(const handoff_done& x) {
     auto h = body.initDone();
     h.setEpoch(x.epoch);
     h.setPartition(x.partition);
     h.setItems(x.items);
+    h.setTransfer(x.transfer);
+    h.setOpenFrom(x.open_from);
   }
   void operator()(const handoff_ack& x) {
     auto h = body.initAck();
     h.setEpoch(x.epoch);
     h.setPartition(x.partition);
+    h.setTransfer(x.transfer);
   }
 };
 
@@ -438,18 +443,23 @@ struct reader {
         return {handoff_item{.epoch = h.getEpoch(),
                              .partition = h.getPartition(),
                              .name = name(h.getName()),
-                             .state = bytes(h.getState())}};
+                             .state = bytes(h.getState()),
+                             .transfer = h.getTransfer(),
+                             .sequence = h.getSequence()}};
       }
       case Route::Body::DONE: {
         auto h = b.getDone();
         return {handoff_done{.epoch = h.getEpoch(),
                              .partition = h.getPartition(),
-                             .items = h.getItems()}};
+                             .items = h.getItems(),
+                             .transfer = h.getTransfer(),
+                             .open_from = h.getOpenFrom()}};
       }
       case Route::Body::ACK: {
         auto h = b.getAck();
-        return {
-          handoff_ack{.epoch = h.getEpoch(), .partition = h.getPartition()}};
+        return {handoff_ack{.epoch = h.getEpoch(),
+                            .partition = h.getPartition(),
+                            .transfer = h.getTransfer()}};
       }
     }
     throw bad_input(fmt::format("route body {} is unknown",

@@ -30,11 +30,15 @@ struct route_reply {
   friend bool operator==(const route_reply&, const route_reply&) = default;
 };
 
+/// One actor's state on its way to another node, as part of a transfer
+/// (the sender's id for one partition's move; see `handoff_ledger.hpp`).
 struct handoff_item {
   std::uint64_t epoch = 0;
   std::uint32_t partition = 0;
   std::string name{};
   std::string state{};
+  std::uint64_t transfer = 0;
+  std::uint32_t sequence = 0; ///< its place in the transfer: 0, 1, ...
   friend bool operator==(const handoff_item&, const handoff_item&) = default;
 };
 
@@ -42,12 +46,16 @@ struct handoff_done {
   std::uint64_t epoch = 0;
   std::uint32_t partition = 0;
   std::uint32_t items = 0;
+  std::uint64_t transfer = 0;
+  /// The sender's oldest transfer not yet acknowledged.
+  std::uint64_t open_from = 0;
   friend bool operator==(const handoff_done&, const handoff_done&) = default;
 };
 
 struct handoff_ack {
   std::uint64_t epoch = 0;
   std::uint32_t partition = 0;
+  std::uint64_t transfer = 0;
   friend bool operator==(const handoff_ack&, const handoff_ack&) = default;
 };
 

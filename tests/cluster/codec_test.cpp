@@ -67,6 +67,27 @@ std::vector<tw::frame> samples() {
     tw::heartbeat_ack{.sequence = 42},
     tw::goodbye{},
     tw::payload{.kind = "bench", .data = std::string("\0\1\2", 3)},
+    tw::route{tw::routed{.name = "counter/a",
+                         .message = "m",
+                         .hops = 2,
+                         .epoch = 5,
+                         .origin = id('c'),
+                         .request_id = 11,
+                         .from_previous = true}},
+    tw::route{tw::route_reply{.request_id = 11, .error = "no"}},
+    tw::route{tw::handoff_item{.epoch = 5,
+                               .partition = 63,
+                               .name = "counter/a",
+                               .state = std::string("\0x", 2),
+                               .transfer = (std::uint64_t{3} << 32) | 9,
+                               .sequence = 4}},
+    tw::route{tw::handoff_done{.epoch = 5,
+                               .partition = 63,
+                               .items = 5,
+                               .transfer = (std::uint64_t{3} << 32) | 9,
+                               .open_from = (std::uint64_t{3} << 32) | 2}},
+    tw::route{tw::handoff_ack{
+      .epoch = 5, .partition = 63, .transfer = (std::uint64_t{3} << 32) | 9}},
   };
 }
 
@@ -83,7 +104,7 @@ TEST_CASE("every frame survives a round trip") {
   for (const auto& f : samples()) {
     CAPTURE(tw::kind_of(f));
     auto back = decode(tw::encode(f));
-    REQUIRE(back);
+    REQUIRE_MESSAGE(back, caf::to_string(back.error()));
     CHECK(*back == f);
   }
 }

@@ -396,7 +396,7 @@ void split_and_heal(std::uint64_t seed, std::size_t nodes,
     CHECK(incarnation_of(w, b) > 1);
   }
   CHECK(w.failure() == std::nullopt);
-  auto wrong = ledgers.verify(w, true);
+  auto wrong = ledgers.verify(w, false);
   CHECK_MESSAGE(wrong == std::nullopt, *wrong);
   MESSAGE("acknowledged " << ledgers.acknowledged() << ", lost "
                           << ledgers.lost());
@@ -421,6 +421,36 @@ TEST_CASE("keep_majority: a node cut off for less than down_after "
   REQUIRE(schedule);
   auto r = sim::run(sim::no_crash_scenario(), 11, *schedule);
   CHECK_MESSAGE(r.ok(), r.failure << "\n  replay: " << r.replay());
+}
+
+namespace {
+
+// Runs a scenario with a seed and schedule (`no_crash`: nothing may be
+// lost) and fails with the run's failure.
+void replay(std::uint64_t seed, const char* schedule,
+            const sim::scenario& s = sim::no_crash_scenario()) {
+  auto parsed = sim::parse_schedule(schedule);
+  REQUIRE(parsed);
+  auto r = sim::run(s, seed, *parsed);
+  CHECK_MESSAGE(r.ok(), r.failure << "\n  replay: " << r.replay());
+}
+
+} // namespace
+
+// Three known faults before transfers had ids and state handed to a node
+// that does not host its name was handed on.
+TEST_CASE("a drain of one millisecond loses no acknowledged append: the "
+          "state handed to a fallback is handed back") {
+  replay(17, "drain(2)@1111ms+1ms");
+}
+
+TEST_CASE("an isolated node's names keep the appends made on the majority "
+          "side") {
+  replay(14, "partition(2|0,1,3,4)@9790ms+1682ms");
+}
+
+TEST_CASE("a one-way cut loses no acknowledged append") {
+  replay(12, "cut(4>1)@0s+3160ms");
 }
 
 TEST_CASE("keep_majority: an owner that resumes after a freeze finds no "
@@ -703,6 +733,90 @@ TEST_CASE("a joining node takes partitions with their state, totals exact") {
   }
   CHECK(moved > 0);
   MESSAGE("rounds during the join: " << rounds << ", actors moved: " << moved);
+}
+
+TEST_CASE("a join while connections reset at random: every state is "
+          "handed over exactly once") {
+  // Frames in flight are lost at each reset: transfers are sent again,
+  // some whole, some after their items had arrived but not their done,
+  // some after the acknowledgement was lost. Counts are exact only if no
+  // state is dropped and none is applied twice.
+  constexpr int names = 200;
+  int resets = 0;
+  for (std::uint64_t seed = 1; seed <= 24; ++seed) {
+    CAPTURE(seed);
+    counters c{5, 700 + seed};
+    auto& w = c.w;
+    for (std::size_t i = 0; i < 4; ++i) {
+      REQUIRE_FALSE(w.start(i));
+    }
+    REQUIRE(settled(w));
+    for (int k = 0; k < names; ++k) {
+      REQUIRE_FALSE(w.router(static_cast<std::size_t>(k % 4))
+                      .send(counter(k), add_atom::value, std::int64_t{1}));
+    }
+    REQUIRE(w.run_until([&] { return c.b->applied == names; }, 30s));
+    REQUIRE_FALSE(w.start(4));
+    auto until = w.now() + 4s;
+    while (w.now() < until) {
+      auto pause = std::uniform_int_distribution<int>{1, 60}(w.rng());
+      w.run_for(std::chrono::milliseconds{pause});
+      auto other = std::uniform_int_distribution<std::size_t>{0, 3}(w.rng());
+      w.reset(4, other);
+      ++resets;
+    }
+    REQUIRE(settled(w, 120s));
+    w.run_for(2s);
+    for (int k = 0; k < names; ++k) {
+      CAPTURE(counter(k));
+      CHECK(c.get(static_cast<std::size_t>(k % 5), counter(k)) == 1);
+    }
+  }
+  MESSAGE("connections reset: " << resets);
+}
+
+TEST_CASE("a new owner that crashes while partitions are on their way to "
+          "it does not hold the ring: it changes again and every name "
+          "answers") {
+  constexpr int names = 200;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    CAPTURE(seed);
+    counters c{5, 800 + seed};
+    auto& w = c.w;
+    for (std::size_t i = 0; i < 4; ++i) {
+      REQUIRE_FALSE(w.start(i));
+    }
+    REQUIRE(settled(w));
+    for (int k = 0; k < names; ++k) {
+      REQUIRE_FALSE(w.router(static_cast<std::size_t>(k % 4))
+                      .send(counter(k), add_atom::value, std::int64_t{1}));
+    }
+    REQUIRE(w.run_until([&] { return c.b->applied == names; }, 30s));
+    REQUIRE_FALSE(w.start(4));
+    // The moment the first transfer to it starts, the new node dies.
+    REQUIRE(w.run_until(
+      [&] {
+        for (std::size_t i = 0; i < 4; ++i) {
+          if (w.gauge(i, "troupe_cluster_transfers") > 0) {
+            return true;
+          }
+        }
+        return false;
+      },
+      30s));
+    w.crash(4);
+    REQUIRE(settled(w, 120s));
+    // What reached node 4 before it died died with it (a memory kind);
+    // nothing is counted twice, and every name answers.
+    int lost = 0;
+    for (int k = 0; k < names; ++k) {
+      CAPTURE(counter(k));
+      auto n = c.get(static_cast<std::size_t>(k % 4), counter(k));
+      CHECK(n <= 1);
+      lost += n == 0 ? 1 : 0;
+    }
+    MESSAGE("counters that died with the new owner: " << lost);
+  }
 }
 
 TEST_CASE("a leaving node hands everything off before it exits") {
