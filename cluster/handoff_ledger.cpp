@@ -23,9 +23,9 @@ bool handoff_ledger::add(const std::string& from, wire::handoff_item item,
   return t.items.emplace(seq, std::move(item)).second;
 }
 
-handoff_ledger::done_result
-handoff_ledger::done(const std::string& from, const wire::handoff_done& d,
-                     time_point now) {
+handoff_ledger::done_result handoff_ledger::done(const std::string& from,
+                                                 const wire::handoff_done& d,
+                                                 time_point now) {
   if (d.transfer == 0) {
     return {.what = outcome::repeat};
   }
@@ -39,9 +39,8 @@ handoff_ledger::done(const std::string& from, const wire::handoff_done& d,
   auto& t = s.open[d.transfer];
   t.touched = now;
   // Only the places the done counts: anything beyond is not part of it.
-  auto whole = std::count_if(t.items.begin(), t.items.end(), [&d](auto& kv) {
-    return kv.first < d.items;
-  });
+  auto whole = std::count_if(t.items.begin(), t.items.end(),
+                             [&d](auto& kv) { return kv.first < d.items; });
   if (static_cast<std::size_t>(whole) < d.items) {
     return {.what = outcome::incomplete,
             .missing = d.items - static_cast<std::size_t>(whole)};

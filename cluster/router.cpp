@@ -758,22 +758,35 @@ private:
                                 self_->clock().now() + relay_lifetime};
     }
     auto id = r.request_id;
-    if (!send_route(to, {std::move(r)})) {
-      // Not sent (no connection to `to`, or too large): said at once, not
-      // left to the requester's timeout.
+    if (auto why = send_or_why(to, {std::move(r)}); !why.empty()) {
+      // Said at once, not left to the requester's timeout.
       pending_.erase(id);
       count("troupe_cluster_route_failed_total", stats_.failed);
-      fail(d, unsent_error(to, d.name));
+      fail(d, unsent_error(d.name, why));
       return;
     }
     count("troupe_cluster_route_remote_total", stats_.sent_remote);
   }
 
-  caf::error unsent_error(const std::string& to, const std::string& name) {
-    return caf::make_error(
-      errc::no_route,
-      fmt::format("{} could not be sent to its node {} (no connection)", name,
-                  to));
+  // Sends a routed message; empty, or why it was not sent.
+  std::string send_or_why(const std::string& to, wire::route r) {
+    auto bytes = wire::encode(wire::frame{std::move(r)});
+    if (bytes.size() > ctx_->settings.max_frame_bytes) {
+      // Its receiver would drop the connection and what is queued on it.
+      return fmt::format("the message is {} bytes, over "
+                         "cluster.max_frame_bytes ({})",
+                         bytes.size(), ctx_->settings.max_frame_bytes);
+    }
+    if (!ctx_->links.send(to, bytes.data(), bytes.size())) {
+      return "no connection to " + to;
+    }
+    return {};
+  }
+
+  caf::error unsent_error(const std::string& name, const std::string& why) {
+    log_->warn("event=route.unsent name={} reason=\"{}\"", name, why);
+    return caf::make_error(errc::no_route,
+                           fmt::format("{} not sent: {}", name, why));
   }
 
   void on_routed(const std::string& from, wire::routed r) {
@@ -832,9 +845,9 @@ private:
     r.epoch = epoch();
     auto copy = wire::routed{
       .name = r.name, .origin = r.origin, .request_id = r.request_id};
-    if (!send_route(to, {std::move(r)})) {
+    if (auto why = send_or_why(to, {std::move(r)}); !why.empty()) {
       count("troupe_cluster_route_failed_total", stats_.failed);
-      send_error(copy, unsent_error(to, copy.name));
+      send_error(copy, unsent_error(copy.name, why));
       return;
     }
     count("troupe_cluster_route_forwarded_total", stats_.forwarded);

@@ -31,8 +31,8 @@ tw::handoff_item item(std::uint64_t transfer, std::uint32_t seq,
 }
 
 tw::handoff_done done(std::uint64_t transfer, std::uint32_t items,
-                      std::uint64_t open_from = 0,
-                      std::uint32_t partition = 7, std::uint64_t epoch = 3) {
+                      std::uint64_t open_from = 0, std::uint32_t partition = 7,
+                      std::uint64_t epoch = 3) {
   return {.epoch = epoch,
           .partition = partition,
           .items = items,
@@ -65,8 +65,9 @@ TEST_CASE("items are given out at their done, in order, once") {
   CHECK(l.kept_items() == 2);
   auto r = l.done("a", done(id, 2), t0);
   CHECK(r.what == outcome::apply);
-  CHECK(states(r) == std::vector<std::string>{std::to_string(id) + ":0",
-                                              std::to_string(id) + ":1"});
+  CHECK(states(r)
+        == std::vector<std::string>{std::to_string(id) + ":0",
+                                    std::to_string(id) + ":1"});
   CHECK(l.kept_items() == 0);
   // The sender did not see the acknowledgement and sends it all again.
   CHECK_FALSE(l.add("a", item(id, 0), t0));
@@ -289,12 +290,12 @@ TEST_CASE("over a network that loses, repeats and reorders frames, every "
       // The second boot starts once the first's transfers are through, or
       // at random: what the first did not finish is lost with it.
       if (boots == 2 && boot_start == 0) {
-        auto first_boot_end = static_cast<std::size_t>(std::count_if(
-          transfers.begin(), transfers.end(),
-          [](const sent& t) { return (t.id >> 32) == 1; }));
-        bool through = std::all_of(
-          transfers.begin(), transfers.begin() + first_boot_end,
-          [](const sent& t) { return t.acked; });
+        auto first_boot_end = static_cast<std::size_t>(
+          std::count_if(transfers.begin(), transfers.end(),
+                        [](const sent& t) { return (t.id >> 32) == 1; }));
+        bool through = std::all_of(transfers.begin(),
+                                   transfers.begin() + first_boot_end,
+                                   [](const sent& t) { return t.acked; });
         if (through || chance(0.02)) {
           boot_start = first_boot_end;
         }
@@ -308,8 +309,7 @@ TEST_CASE("over a network that loses, repeats and reorders frames, every "
     }
     for (std::size_t i = boot_start; i < transfers.size(); ++i) {
       for (std::uint32_t s = 0; s < transfers[i].items; ++s) {
-        auto st
-          = std::to_string(transfers[i].id) + ":" + std::to_string(s);
+        auto st = std::to_string(transfers[i].id) + ":" + std::to_string(s);
         CHECK_MESSAGE(applied.count(st) == 1, st);
       }
     }

@@ -819,6 +819,39 @@ TEST_CASE("a new owner that crashes while partitions are on their way to "
   }
 }
 
+TEST_CASE("a request that cannot be sent on to its name's node fails at "
+          "once with the reason, and is counted") {
+  troupe::runtime::cluster_config settings;
+  settings.max_frame_bytes = 65536;
+  counters c{3, 41, settings};
+  auto& w = c.w;
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  // A name node 1 hosts, asked through node 0 with a message too large
+  // for one frame.
+  std::string name;
+  for (int k = 0; name.empty(); ++k) {
+    const auto& view = *w.context(0)->routing();
+    if (view.target(view.current.partition_of_name(counter(k)))
+        == w.node_id(1)) {
+      name = counter(k);
+    }
+  }
+  auto failed_before = w.counter(0, "troupe_cluster_route_failed_total");
+  auto asked = w.now();
+  auto got = w.request<std::int64_t>(0, name, 5s, get_atom::value,
+                                     std::string(100000, 'x'));
+  REQUIRE_FALSE(got);
+  auto text = caf::to_string(got.error());
+  CHECK_MESSAGE(text.find("over cluster.max_frame_bytes (65536)")
+                  != std::string::npos,
+                text);
+  CHECK(w.now() - asked < 100ms);
+  CHECK(w.counter(0, "troupe_cluster_route_failed_total") == failed_before + 1);
+  // The connection stayed: the name answers through node 0.
+  CHECK(c.get(0, name) == 0);
+}
+
 TEST_CASE("a leaving node hands everything off before it exits") {
   counters c{5, 28};
   auto& w = c.w;
