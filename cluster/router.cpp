@@ -9,12 +9,13 @@
 #include "atoms.hpp"
 #include "errors.hpp"
 #include "handoff_ledger.hpp"
+#include "handoff_plan.hpp"
 #include "message_bytes.hpp"
 #include "name_table.hpp"
+#include "relay.hpp"
 #include "transport.hpp"
 #include "wire/codec.hpp"
 
-#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
@@ -86,9 +87,6 @@ struct transfer {
   std::uint32_t attempts = 0;
   clock_type::time_point resend_at{}; // the watchdog's next try
 };
-
-// How long a relay waits for the reply to a remote request.
-constexpr auto relay_lifetime = std::chrono::minutes{5};
 
 class router_state {
 public:
@@ -185,24 +183,27 @@ private:
   // Partitions this node gains from a live previous owner wait for that
   // owner's handoff before anything is delivered here.
   void hold_incoming(const routing_view& v) {
-    const auto& r = v.current;
-    for (std::uint32_t p = 0; p < r.size(); ++p) {
-      if (r.owner(p) != me()) {
-        // A handoff of an earlier ring that no longer brings the partition
-        // here: stop waiting for it.
-        if (incoming_.erase(p) > 0) {
-          release(p);
-        }
-        continue;
+    auto plan = plan_arrival(v, me(),
+                             [this](const std::string& from, std::uint64_t ep,
+                                    std::uint32_t p) {
+                               return completed_.count({from, ep, p}) > 0;
+                             });
+    // A handoff of an earlier ring that no longer brings the partition
+    // here: stop waiting for it.
+    for (auto i = incoming_.begin(); i != incoming_.end();) {
+      if (v.current.owner(i->first) != me()) {
+        release(i->first);
+        i = incoming_.erase(i);
+      } else {
+        ++i;
       }
+    }
+    for (auto p : plan.owned) {
       ctx_->names->move_in(p);
-      const auto& prev = r.previous_owner(p);
-      // The previous owner may have seen the ring first and be done.
-      bool done = completed_.count({prev, r.epoch(), p}) > 0;
-      if (prev != me() && v.is_available(prev) && !done) {
-        ctx_->names->hold(p);
-        incoming_[p] = {prev, r.epoch(), self_->clock().now()};
-      }
+    }
+    for (const auto& [p, from] : plan.awaited) {
+      ctx_->names->hold(p);
+      incoming_[p] = {from, v.current.epoch(), self_->clock().now()};
     }
     gauge_transfers();
   }
@@ -233,15 +234,11 @@ private:
   }
 
   void plan_ownership_transfers() {
-    const auto& r = view_.current;
-    bool any = false;
-    for (std::uint32_t p = 0; p < r.size(); ++p) {
-      if (r.previous_owner(p) == me() && r.owner(p) != me()) {
-        queue_transfer(p, true);
-        any = true;
-      }
+    auto parts = partitions_to_hand_over(view_.current, me());
+    for (auto p : parts) {
+      queue_transfer(p, true);
     }
-    if (!any) {
+    if (parts.empty()) {
       report_handed_off();
     }
   }
@@ -270,11 +267,8 @@ private:
     for (const auto& [name, state] : dormant_) {
       parts.insert(view_.current.partition_of_name(name));
     }
-    for (auto p : parts) {
-      const auto& t = view_.target(p);
-      if (!t.empty() && t != me()) {
-        queue_transfer(p, false);
-      }
+    for (auto p : partitions_to_hand_back(view_, me(), parts)) {
+      queue_transfer(p, false);
     }
   }
 
@@ -330,19 +324,8 @@ private:
     }
   }
 
-  // Where a transfer goes: the new owner when the ring moved the partition
-  // (it holds the partition's messages until this node's "done", even if
-  // some view calls it unreachable), otherwise the partition's target. A
-  // new owner that is gone (down or removed) never takes it: it goes to
-  // the partition's target, and from there to the owner of the next ring
-  // (else this node would send it for ever and, never done, hold the ring
-  // as it is).
   std::string destination(const transfer& t) const {
-    const auto& owner = view_.current.owner(t.partition);
-    if (t.ownership && owner != me() && view_.active.count(owner) > 0) {
-      return owner;
-    }
-    return view_.target(t.partition);
+    return transfer_destination(view_, me(), t.partition, t.ownership);
   }
 
   void start_transfer(transfer& t) {
@@ -820,8 +803,8 @@ private:
     delivery d{
       .name = r.name, .msg = std::move(*msg), .from_previous = r.from_previous};
     if (!r.origin.empty() && r.request_id != 0) {
-      d.sender = caf::actor_cast<caf::strong_actor_ptr>(
-        spawn_relay(r.origin, r.request_id));
+      d.sender = caf::actor_cast<caf::strong_actor_ptr>(spawn_relay(
+        self_->system(), ctx_, self_->address(), r.origin, r.request_id));
     }
     deliver_here(p, std::move(d));
   }
@@ -859,57 +842,6 @@ private:
                                               .error = wire::bounded_text(
                                                 self_->system().render(err))}});
     }
-  }
-
-  // A relay stands in for a remote requester: the actor gets the message
-  // from it as an ordinary one, so its result comes back to the relay as
-  // one, and the relay sends it to the requester's node. It ends with the
-  // router: a node that stops does not wait for answers that never come.
-  caf::actor spawn_relay(const std::string& origin, std::uint64_t id) {
-    auto ctx = ctx_;
-    auto router = self_->address();
-    return self_->system().spawn(
-      [ctx, origin, id, router](caf::event_based_actor* r) {
-        r->monitor(router);
-        r->set_down_handler([r](caf::down_msg&) { r->quit(); });
-        // The reply as the requester's node can take it: an error text
-        // cut to what its decoder reads, and a reply too large for one
-        // frame turned into an error (sent as it is, the requester's node
-        // would drop the connection and everything queued on it).
-        auto answer = [ctx, origin, id, r](wire::route_reply reply) {
-          reply.request_id = id;
-          reply.error = wire::bounded_text(std::move(reply.error));
-          auto size = reply.message.size();
-          auto bytes = wire::encode(wire::frame{wire::route{std::move(reply)}});
-          if (bytes.size() > ctx->settings.max_frame_bytes) {
-            bytes = wire::encode(wire::frame{wire::route{wire::route_reply{
-              .request_id = id,
-              .error = fmt::format("a reply of {} bytes is over "
-                                   "cluster.max_frame_bytes ({})",
-                                   size, ctx->settings.max_frame_bytes)}}});
-          }
-          ctx->links.send(origin, bytes.data(), bytes.size());
-          r->quit();
-        };
-        // An error the actor answers with comes as an error message.
-        r->set_error_handler([answer, r](caf::error& err) {
-          answer({.error = r->system().render(err)});
-        });
-        r->set_default_handler(
-          [answer, r](caf::scheduled_actor*,
-                      caf::message_view& x) -> caf::result<caf::message> {
-            auto msg = x.move_content_to_message();
-            if (msg.match_elements<caf::error>()) {
-              answer({.error = r->system().render(msg.get_as<caf::error>(0))});
-            } else if (auto bytes = to_bytes(r->system(), msg)) {
-              answer({.message = std::move(*bytes)});
-            } else {
-              answer({.error = r->system().render(bytes.error())});
-            }
-            return caf::message{};
-          });
-        return caf::behavior{caf::after(relay_lifetime) >> [r] { r->quit(); }};
-      });
   }
 
   void on_reply(wire::route_reply r) {
