@@ -232,6 +232,10 @@ caf::error check_label(const char* what, const std::string& text) {
                            fmt::format("a {} of {} bytes (1 to {} allowed)",
                                        what, text.size(), max));
   }
+  if (text.find('\0') != std::string::npos) {
+    return caf::make_error(errc::invalid_settings,
+                           fmt::format("a {} with a NUL byte", what));
+  }
   return {};
 }
 

@@ -41,7 +41,7 @@ struct actor_kind {
 std::string_view kind_of_name(std::string_view name);
 
 /// Whether `name` can be routed: `kind/key`, both non-empty, at most 1,024
-/// bytes.
+/// bytes, no NUL byte.
 bool is_routable_name(std::string_view name);
 
 /// The kinds a node knows (thread-safe).

@@ -258,7 +258,17 @@ struct reader {
       throw bad_input(fmt::format("{} is {} bytes long (limit {})", what,
                                   t.size(), lim.max_text));
     }
-    return {t.cStr(), t.size()};
+    return no_nul({t.cStr(), t.size()}, what);
+  }
+
+  // A text ends at its first NUL byte for every reader of Cap'n Proto
+  // text, and for our encoder: one with a NUL inside would be read as
+  // two different texts by the receiver and whoever it passes it on to.
+  static std::string no_nul(std::string x, const char* what) {
+    if (x.find('\0') != std::string::npos) {
+      throw bad_input(fmt::format("{} contains a NUL byte", what));
+    }
+    return x;
   }
 
   std::string node_id(capnp::Text::Reader t, const char* what) const {
@@ -409,7 +419,7 @@ struct reader {
       throw bad_input(fmt::format("a name of {} bytes (1 to {} allowed)",
                                   t.size(), max_name_bytes));
     }
-    return {t.cStr(), t.size()};
+    return no_nul({t.cStr(), t.size()}, "a name");
   }
 
   static std::string bytes(capnp::Data::Reader d) {
@@ -565,6 +575,7 @@ std::string kind_of(const frame& f) {
 }
 
 std::string bounded_text(std::string text, std::size_t max) {
+  std::erase(text, '\0');
   if (text.size() <= max) {
     return text;
   }

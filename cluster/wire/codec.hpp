@@ -118,7 +118,8 @@ std::vector<std::uint8_t> encode(const frame& f);
 
 /// `text` cut to the longest text a receiver decodes (`max` bytes, by
 /// default `limits::max_text`), at a UTF-8 character boundary, ending in
-/// "..." when cut: for texts a sender does not control (error texts).
+/// "..." when cut, and without NUL bytes (no text on the wire has one):
+/// for texts a sender does not control (error texts).
 std::string bounded_text(std::string text, std::size_t max = limits{}.max_text);
 
 /// Decodes one frame. Errors: `errc::oversized_frame`,

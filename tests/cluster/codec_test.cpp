@@ -3,6 +3,7 @@
 
 #include "tests/cluster/newer.capnp.h"
 #include "troupe/cluster/errors.hpp"
+#include "troupe/cluster/virtual_actor.hpp"
 #include "troupe/runtime/errors.hpp"
 
 #include <doctest/doctest.h>
@@ -272,6 +273,27 @@ TEST_CASE("bounded_text cuts what a receiver would refuse, never inside a "
   auto bytes = tw::encode(tw::frame{tw::route{tw::route_reply{
     .request_id = 1, .error = tw::bounded_text(std::string(5000, 'e'))}}});
   CHECK(tw::decode(bytes.data(), bytes.size()));
+}
+
+TEST_CASE("a text with a NUL byte inside is refused (found by the fuzz "
+          "target): every reader of the text would take it as shorter") {
+  // A payload whose kind is "ben@\0": accepted, it would be passed on as
+  // "ben@".
+  const std::vector<std::uint8_t> bytes{
+    0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x08, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x05,
+    0x00, 0x00, 0x00, 0x32, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00,
+    0x1a, 0x00, 0x00, 0x00, 0x62, 0x65, 0x6e, 0x40, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x02, 0x62, 0x62, 0x62, 0x9d, 0xff};
+  auto f = decode(bytes);
+  REQUIRE_FALSE(f);
+  CHECK(caf::to_string(f.error()).find("NUL byte") != std::string::npos);
+  // Nothing a node sends has one: names with it are not routable, and
+  // texts a sender does not control lose theirs.
+  CHECK_FALSE(tc::is_routable_name(std::string("counter/a\0b", 11)));
+  CHECK(tc::is_routable_name("counter/ab"));
+  CHECK(tw::bounded_text(std::string("a\0b", 3)) == "ab");
 }
 
 TEST_SUITE_END();
