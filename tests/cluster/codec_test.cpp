@@ -1,6 +1,8 @@
 // Tests of the wire codec: round trips, hostile input, schema evolution.
 #include "troupe/cluster/wire/codec.hpp"
 
+#include "tests/cluster/wire_samples.hpp"
+
 #include "tests/cluster/newer.capnp.h"
 #include "troupe/cluster/errors.hpp"
 #include "troupe/cluster/virtual_actor.hpp"
@@ -17,79 +19,15 @@
 namespace tc = troupe::cluster;
 namespace tw = troupe::cluster::wire;
 
+using troupe::tests::id;
+using troupe::tests::sample_frames;
+using troupe::tests::sample_gossip;
+
 namespace {
 
 std::uint64_t test_seed() {
   const char* text = std::getenv("TROUPE_TEST_SEED");
   return text != nullptr ? std::strtoull(text, nullptr, 10) : 20261124;
-}
-
-std::string id(char c) {
-  return std::string(32, c);
-}
-
-tc::gossip_state sample_gossip() {
-  tc::gossip_state g;
-  for (char c : {'a', 'b', 'c'}) {
-    tc::member m{.node_id = id(c),
-                 .name = std::string{c} + "@127.0.0.1",
-                 .address = {.host = "127.0.0.1",
-                             .port = static_cast<std::uint16_t>(4000 + c)},
-                 .incarnation = 3};
-    if (c != 'c') { // 'c' runs a build older than software and capabilities
-      m.software = "0.1.0 (v0.1.0-3-gabc)";
-      m.capabilities = {"troupe.capabilities", std::string{"x."} + c};
-    }
-    g.state.add(m, id('a'));
-  }
-  g.state.transition(id('a'), tc::member_status::up, id('a'));
-  g.state.announce(id('b'), {.services = {{"kv", true}, {"web", false}},
-                             .draining = true});
-  g.state.observe(id('a'), id('c'), true);
-  g.seen = {id('a'), id('b')};
-  return g;
-}
-
-std::vector<tw::frame> samples() {
-  return {
-    tw::hello{.node_id = id('a'),
-              .name = "n1@127.0.0.1",
-              .address = {.host = "127.0.0.1", .port = 4370},
-              .incarnation = 7,
-              .challenge = std::string(32, '\x01'),
-              .cluster = "prod",
-              .software = "0.1.0 (v0.1.0)",
-              .capabilities = {"troupe.capabilities"}},
-    tw::auth{.mac = std::string(32, '\xfe')},
-    tw::digest{.version = sample_gossip().state.version(), .seen = {id('a')}},
-    tw::state{.gossip = sample_gossip()},
-    tw::state_request{},
-    tw::heartbeat{.sequence = 42},
-    tw::heartbeat_ack{.sequence = 42},
-    tw::goodbye{},
-    tw::payload{.kind = "bench", .data = std::string("\0\1\2", 3)},
-    tw::route{tw::routed{.name = "counter/a",
-                         .message = "m",
-                         .hops = 2,
-                         .epoch = 5,
-                         .origin = id('c'),
-                         .request_id = 11,
-                         .from_previous = true}},
-    tw::route{tw::route_reply{.request_id = 11, .error = "no"}},
-    tw::route{tw::handoff_item{.epoch = 5,
-                               .partition = 63,
-                               .name = "counter/a",
-                               .state = std::string("\0x", 2),
-                               .transfer = (std::uint64_t{3} << 32) | 9,
-                               .sequence = 4}},
-    tw::route{tw::handoff_done{.epoch = 5,
-                               .partition = 63,
-                               .items = 5,
-                               .transfer = (std::uint64_t{3} << 32) | 9,
-                               .open_from = (std::uint64_t{3} << 32) | 2}},
-    tw::route{tw::handoff_ack{
-      .epoch = 5, .partition = 63, .transfer = (std::uint64_t{3} << 32) | 9}},
-  };
 }
 
 caf::expected<tw::frame> decode(const std::vector<std::uint8_t>& bytes,
@@ -102,7 +40,7 @@ caf::expected<tw::frame> decode(const std::vector<std::uint8_t>& bytes,
 TEST_SUITE_BEGIN("cluster.codec");
 
 TEST_CASE("every frame survives a round trip") {
-  for (const auto& f : samples()) {
+  for (const auto& f : sample_frames()) {
     CAPTURE(tw::kind_of(f));
     auto back = decode(tw::encode(f));
     REQUIRE_MESSAGE(back, caf::to_string(back.error()));
@@ -152,7 +90,7 @@ TEST_CASE("random bytes and mutated frames never crash the decoder") {
   CAPTURE(seed);
   std::mt19937_64 rng{seed};
   std::size_t accepted = 0;
-  auto all = samples();
+  auto all = sample_frames();
   for (int i = 0; i < 20000; ++i) {
     std::vector<std::uint8_t> bytes;
     if (i % 2 == 0) {
@@ -179,13 +117,13 @@ TEST_CASE("random bytes and mutated frames never crash the decoder") {
 }
 
 TEST_CASE("invalid values inside a well-formed message are refused") {
-  auto h = std::get<tw::hello>(samples()[0]);
+  auto h = std::get<tw::hello>(sample_frames()[0]);
   h.node_id = "not-a-node-id";
   CHECK(decode(tw::encode(h)).error() == tc::errc::malformed_frame);
-  h = std::get<tw::hello>(samples()[0]);
+  h = std::get<tw::hello>(sample_frames()[0]);
   h.challenge = "short";
   CHECK(decode(tw::encode(h)).error() == tc::errc::malformed_frame);
-  h = std::get<tw::hello>(samples()[0]);
+  h = std::get<tw::hello>(sample_frames()[0]);
   h.name = std::string(300, 'x');
   auto r = decode(tw::encode(h));
   CHECK(r.error() == tc::errc::malformed_frame);
@@ -194,7 +132,7 @@ TEST_CASE("invalid values inside a well-formed message are refused") {
 }
 
 TEST_CASE("software and capabilities are bounded like every field") {
-  auto h = std::get<tw::hello>(samples()[0]);
+  auto h = std::get<tw::hello>(sample_frames()[0]);
   for (int i = 0; i < 65; ++i) {
     h.capabilities.insert("c" + std::to_string(i));
   }
@@ -202,7 +140,7 @@ TEST_CASE("software and capabilities are bounded like every field") {
   REQUIRE_FALSE(r);
   CHECK(troupe::runtime::describe(r.error())
         == "capabilities has 66 entries (limit 64)");
-  h = std::get<tw::hello>(samples()[0]);
+  h = std::get<tw::hello>(sample_frames()[0]);
   h.software = std::string(256, 's');
   r = decode(tw::encode(h));
   REQUIRE_FALSE(r);

@@ -10,6 +10,8 @@
 // encoded frame of every kind into <dir> as a starting corpus.
 #include "troupe/cluster/wire/codec.hpp"
 
+#include "tests/cluster/wire_samples.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -20,73 +22,12 @@
 #include <vector>
 
 namespace tw = troupe::cluster::wire;
-namespace tc = troupe::cluster;
 
 namespace {
 
 [[noreturn]] void broken(const char* what) {
   std::fprintf(stderr, "frame_fuzz: %s\n", what);
   std::abort();
-}
-
-std::string id(char c) {
-  return std::string(32, c);
-}
-
-tc::gossip_state sample_gossip() {
-  tc::gossip_state g;
-  for (char c : {'a', 'b'}) {
-    g.state.add({.node_id = id(c),
-                 .name = std::string{c} + "@127.0.0.1",
-                 .address = {.host = "127.0.0.1",
-                             .port = static_cast<std::uint16_t>(4000 + c)},
-                 .incarnation = 3,
-                 .software = "0.1.0",
-                 .capabilities = {"troupe.capabilities"}},
-                id('a'));
-  }
-  g.state.transition(id('a'), tc::member_status::up, id('a'));
-  g.state.announce(id('b'), {.services = {{"kv", true}}, .draining = true});
-  g.state.observe(id('a'), id('b'), true);
-  g.seen = {id('a'), id('b')};
-  return g;
-}
-
-std::vector<tw::frame> seeds() {
-  return {
-    tw::hello{.node_id = id('a'),
-              .name = "n1@127.0.0.1",
-              .address = {.host = "127.0.0.1", .port = 4370},
-              .incarnation = 7,
-              .challenge = std::string(32, '\x01'),
-              .cluster = "prod",
-              .software = "0.1.0",
-              .capabilities = {"troupe.capabilities"}},
-    tw::auth{.mac = std::string(32, '\xfe')},
-    tw::digest{.version = sample_gossip().state.version(), .seen = {id('a')}},
-    tw::state{.gossip = sample_gossip()},
-    tw::state_request{},
-    tw::heartbeat{.sequence = 42},
-    tw::heartbeat_ack{.sequence = 42},
-    tw::goodbye{},
-    tw::payload{.kind = "bench", .data = std::string("\0\1\2", 3)},
-    tw::route{tw::routed{.name = "counter/a",
-                         .message = "m",
-                         .hops = 1,
-                         .epoch = 5,
-                         .origin = id('c'),
-                         .request_id = 9}},
-    tw::route{tw::route_reply{.request_id = 9, .error = "no"}},
-    tw::route{tw::handoff_item{.epoch = 5,
-                               .partition = 3,
-                               .name = "counter/a",
-                               .state = "12",
-                               .transfer = 1,
-                               .sequence = 0}},
-    tw::route{tw::handoff_done{
-      .epoch = 5, .partition = 3, .items = 1, .transfer = 1, .open_from = 1}},
-    tw::route{tw::handoff_ack{.epoch = 5, .partition = 3, .transfer = 1}},
-  };
 }
 
 void write_seeds(const char* dir) {
@@ -99,11 +40,13 @@ void write_seeds(const char* dir) {
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
   };
-  for (const auto& f : seeds()) {
+  for (const auto& f : troupe::tests::sample_frames()) {
     put(tw::encode(f));
   }
-  put(tw::encode(tw::persisted_state{
-    .node_id = id('a'), .incarnation = 2, .gossip = sample_gossip()}));
+  put(
+    tw::encode(tw::persisted_state{.node_id = troupe::tests::id('a'),
+                                   .incarnation = 2,
+                                   .gossip = troupe::tests::sample_gossip()}));
 }
 
 // What is accepted round-trips: encoded again and decoded, it is the same.

@@ -735,6 +735,26 @@ TEST_CASE("a joining node takes partitions with their state, totals exact") {
   MESSAGE("rounds during the join: " << rounds << ", actors moved: " << moved);
 }
 
+namespace {
+
+// Four of `c`'s five nodes settle, counters 0 to `names` - 1 get one
+// increment each (through every node), then the fifth node starts.
+void join_fifth_after_counts(counters& c, int names) {
+  auto& w = c.w;
+  for (std::size_t i = 0; i < 4; ++i) {
+    REQUIRE_FALSE(w.start(i));
+  }
+  REQUIRE(settled(w));
+  for (int k = 0; k < names; ++k) {
+    REQUIRE_FALSE(w.router(static_cast<std::size_t>(k % 4))
+                    .send(counter(k), add_atom::value, std::int64_t{1}));
+  }
+  REQUIRE(w.run_until([&] { return c.b->applied == names; }, 30s));
+  REQUIRE_FALSE(w.start(4));
+}
+
+} // namespace
+
 TEST_CASE("a join while connections reset at random: every state is "
           "handed over exactly once") {
   // Frames in flight are lost at each reset: transfers are sent again,
@@ -747,16 +767,7 @@ TEST_CASE("a join while connections reset at random: every state is "
     CAPTURE(seed);
     counters c{5, 700 + seed};
     auto& w = c.w;
-    for (std::size_t i = 0; i < 4; ++i) {
-      REQUIRE_FALSE(w.start(i));
-    }
-    REQUIRE(settled(w));
-    for (int k = 0; k < names; ++k) {
-      REQUIRE_FALSE(w.router(static_cast<std::size_t>(k % 4))
-                      .send(counter(k), add_atom::value, std::int64_t{1}));
-    }
-    REQUIRE(w.run_until([&] { return c.b->applied == names; }, 30s));
-    REQUIRE_FALSE(w.start(4));
+    join_fifth_after_counts(c, names);
     auto until = w.now() + 4s;
     while (w.now() < until) {
       auto pause = std::uniform_int_distribution<int>{1, 60}(w.rng());
@@ -783,16 +794,7 @@ TEST_CASE("a new owner that crashes while partitions are on their way to "
     CAPTURE(seed);
     counters c{5, 800 + seed};
     auto& w = c.w;
-    for (std::size_t i = 0; i < 4; ++i) {
-      REQUIRE_FALSE(w.start(i));
-    }
-    REQUIRE(settled(w));
-    for (int k = 0; k < names; ++k) {
-      REQUIRE_FALSE(w.router(static_cast<std::size_t>(k % 4))
-                      .send(counter(k), add_atom::value, std::int64_t{1}));
-    }
-    REQUIRE(w.run_until([&] { return c.b->applied == names; }, 30s));
-    REQUIRE_FALSE(w.start(4));
+    join_fifth_after_counts(c, names);
     // The moment the first transfer to it starts, the new node dies.
     REQUIRE(w.run_until(
       [&] {
