@@ -168,13 +168,6 @@ private:
     }
     retry_early_handoffs();
     release_stalled_incoming();
-    // A transfer sent to where it can no longer go is sent again at the
-    // watchdog's next tick, to where it goes now.
-    for (auto& [p, t] : transfers_) {
-      if (t.sent && destination(t) != t.to) {
-        t.resend_at = self_->clock().now();
-      }
-    }
     plan_fallback_transfers();
     retry_early_messages();
     start_transfers();
@@ -514,6 +507,9 @@ private:
     transfers_.erase(i);
     gauge_transfers();
     report_handed_off();
+    // What came here for the partition while it was under way (a fallback
+    // activation, handed state) goes after it now.
+    plan_fallback_transfers();
     start_transfers();
   }
 
@@ -1030,7 +1026,9 @@ private:
     if (auto n = ledger_.expire(now - 6 * handoff_timeout()); n > 0) {
       log_->warn("event=handoff.expired items={}", n);
     }
-    hand_on();
+    // Not only when the view changes: a partition whose transfer was still
+    // under way then is handed back once that one is through.
+    plan_fallback_transfers();
     start_transfers();
   }
 
