@@ -749,17 +749,16 @@ private:
 
   // Sends a routed message; empty, or why it was not sent.
   std::string send_or_why(const std::string& to, wire::route r) {
-    auto bytes = wire::encode(wire::frame{std::move(r)});
-    if (bytes.size() > ctx_->settings.max_frame_bytes) {
-      // Its receiver would drop the connection and what is queued on it.
-      return fmt::format("the message is {} bytes, over "
-                         "cluster.max_frame_bytes ({})",
-                         bytes.size(), ctx_->settings.max_frame_bytes);
+    switch (try_send_frame(*ctx_, to, wire::frame{std::move(r)})) {
+      case unsent::none:
+        return {};
+      case unsent::too_large:
+        return fmt::format("the message is over cluster.max_frame_bytes ({})",
+                           ctx_->settings.max_frame_bytes);
+      case unsent::no_connection:
+        break;
     }
-    if (!ctx_->links.send(to, bytes.data(), bytes.size())) {
-      return "no connection to " + to;
-    }
-    return {};
+    return "no connection to " + to;
   }
 
   caf::error unsent_error(const std::string& name, const std::string& why) {

@@ -408,6 +408,11 @@ caf::behavior transport_state::make_behavior() {
 
 bool send_frame(context& ctx, const std::string& node_id,
                 const wire::frame& f) {
+  return try_send_frame(ctx, node_id, f) == unsent::none;
+}
+
+unsent try_send_frame(context& ctx, const std::string& node_id,
+                      const wire::frame& f) {
   auto bytes = wire::encode(f);
   if (bytes.size() > ctx.settings.max_frame_bytes) {
     // The receiver would drop the connection, and what is queued on it.
@@ -421,9 +426,11 @@ bool send_frame(context& ctx, const std::string& node_id,
       ->error("event=frame.too_large peer={} kind={} bytes={} limit={}",
               node_id, wire::kind_of(f), bytes.size(),
               ctx.settings.max_frame_bytes);
-    return false;
+    return unsent::too_large;
   }
-  return ctx.links.send(node_id, bytes.data(), bytes.size());
+  return ctx.links.send(node_id, bytes.data(), bytes.size())
+           ? unsent::none
+           : unsent::no_connection;
 }
 
 caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,

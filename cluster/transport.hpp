@@ -55,4 +55,11 @@ caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
 /// connection is dropped and the peer reported down.
 bool send_frame(context& ctx, const std::string& node_id, const wire::frame& f);
 
+/// Why `send_frame` did not send a frame.
+enum class unsent { none, no_connection, too_large };
+
+/// `send_frame`, saying why a frame was not sent (`unsent::none`: it was).
+unsent try_send_frame(context& ctx, const std::string& node_id,
+                      const wire::frame& f);
+
 } // namespace troupe::cluster
