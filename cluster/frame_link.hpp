@@ -3,6 +3,7 @@
 #pragma once
 
 #include "../runtime/metrics.hpp"
+#include "session.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -25,6 +26,10 @@ public:
   /// 4-byte length). False when the link is closed or broke: nothing more
   /// goes out on it.
   virtual bool write(const std::uint8_t* body, std::size_t size) = 0;
+
+  /// From now on the frames go out in records sealed by `sealer` (the
+  /// handshake is over; called once, before the link is published).
+  virtual void secure(record_sealer sealer) = 0;
 
   /// Stops all writing (the transport closes the connection itself).
   virtual void close() = 0;

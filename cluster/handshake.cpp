@@ -27,6 +27,10 @@ std::string encode(const handshake_transcript& t, handshake_role role) {
   put(out, t.responder_id);
   put(out, t.initiator_challenge);
   put(out, t.responder_challenge);
+  if (!t.initiator_offer.empty() || !t.responder_offer.empty()) {
+    put(out, t.initiator_offer);
+    put(out, t.responder_offer);
+  }
   return out;
 }
 
@@ -50,6 +54,23 @@ bool handshake_verify(const std::string& key, const handshake_transcript& t,
   auto expected = handshake_proof(key, t, role);
   return proof.size() == expected.size()
          && sodium_memcmp(expected.data(), proof.data(), expected.size()) == 0;
+}
+
+direction_keys session_keys_of(const std::string& key,
+                               const handshake_transcript& t) {
+  // A keyed BLAKE2b over the transcript, under a label no proof uses.
+  auto input = encode(t, handshake_role::initiator);
+  input.insert(0, "troupe.session.keys");
+  std::string k = key;
+  k.resize(crypto_generichash_KEYBYTES, '\0');
+  std::string out(64, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     reinterpret_cast<const unsigned char*>(input.data()),
+                     input.size(),
+                     reinterpret_cast<const unsigned char*>(k.data()),
+                     k.size());
+  return {.initiator_to_responder = out.substr(0, 32),
+          .responder_to_initiator = out.substr(32)};
 }
 
 std::string derive_key(const std::string& secret) {

@@ -74,7 +74,34 @@ bool peer_link::write(const std::uint8_t* body, std::size_t size) {
   }
   auto now = clock_type::now();
   std::size_t written = 0;
-  if (queued() == 0 && !kicked_ && now - last_direct_ >= busy_window) {
+  bool direct = queued() == 0 && !kicked_ && now - last_direct_ >= busy_window;
+  if (direct && sealer_) {
+    last_direct_ = now;
+    scratch_.assign(header, header + sizeof(header));
+    scratch_.insert(scratch_.end(), body, body + size);
+    sealed_.clear();
+    if (!sealer_->seal(scratch_.data(), scratch_.size(), sealed_)) {
+      fail();
+      return false;
+    }
+    iovec part{sealed_.data(), sealed_.size()};
+    auto sent = write_some(fd_, &part, 1);
+    if (sent < 0) {
+      fail();
+      return false;
+    }
+    if (static_cast<std::size_t>(sent) < sealed_.size()) {
+      // The socket is full: the rest of the record goes with the next
+      // batch.
+      pending_.insert(pending_.end(), sealed_.begin() + sent, sealed_.end());
+      kicked_ = true;
+      last_progress_ = now;
+      guard.unlock();
+      kick_();
+    }
+    return true;
+  }
+  if (direct) {
     last_direct_ = now;
     iovec parts[2] = {{header, sizeof(header)},
                       {const_cast<std::uint8_t*>(body), size}};
@@ -100,7 +127,10 @@ bool peer_link::write(const std::uint8_t* body, std::size_t size) {
       return false;
     }
   }
-  if (written < sizeof(header)) {
+  if (sealer_) {
+    plain_.insert(plain_.end(), header, header + sizeof(header));
+    plain_.insert(plain_.end(), body, body + size);
+  } else if (written < sizeof(header)) {
     pending_.insert(pending_.end(), header + written, header + sizeof(header));
     pending_.insert(pending_.end(), body, body + size);
   } else {
@@ -123,8 +153,12 @@ peer_link::flush_result peer_link::flush() {
     return flush_result::broken;
   }
   auto now = clock_type::now();
+  if (!plain_.empty() && !seal_plain()) {
+    fail();
+    return flush_result::broken;
+  }
   if (queued() > 0) {
-    iovec part{pending_.data() + pending_at_, queued()};
+    iovec part{pending_.data() + pending_at_, pending_.size() - pending_at_};
     auto sent = write_some(fd_, &part, 1);
     if (sent < 0) {
       fail();
@@ -155,6 +189,21 @@ peer_link::flush_result peer_link::flush() {
   return flush_result::done;
 }
 
+void peer_link::secure(record_sealer sealer) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  sealer_.emplace(std::move(sealer));
+}
+
+bool peer_link::seal_plain() {
+  if (pending_at_ > 0 && pending_at_ == pending_.size()) {
+    pending_.clear();
+    pending_at_ = 0;
+  }
+  bool ok = sealer_->seal(plain_.data(), plain_.size(), pending_);
+  plain_.clear();
+  return ok;
+}
+
 void peer_link::fail() {
   // The transport reads the same socket: shutting it down makes it see the
   // connection close, and the usual peer-down path runs.
@@ -163,6 +212,7 @@ void peer_link::fail() {
   fd_ = -1;
   pending_.clear();
   pending_at_ = 0;
+  plain_.clear();
   room_.notify_all();
 }
 
@@ -174,6 +224,7 @@ void peer_link::close() {
   }
   pending_.clear();
   pending_at_ = 0;
+  plain_.clear();
   room_.notify_all();
 }
 

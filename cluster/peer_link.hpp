@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace troupe::cluster {
@@ -24,6 +25,10 @@ namespace troupe::cluster {
 /// the link wakes with `kick` (the throughput of a burst). Either way every
 /// frame passes the one lock, so frames never interleave and those from one
 /// thread keep their order.
+///
+/// Once secured, a frame written directly goes out as one record of its
+/// own; queued frames are sealed together, in records of up to
+/// `max_record_plain` bytes, when the batch is written.
 ///
 /// The link keeps a duplicate of the socket, so that the transport closing
 /// its own descriptor can never leave a writer with a number the system
@@ -49,6 +54,9 @@ public:
   /// not read), for at most the stall limit.
   bool write(const std::uint8_t* body, std::size_t size) override;
 
+  /// Seals every frame from now on (see `frame_link::secure`).
+  void secure(record_sealer sealer) override;
+
   /// Writes queued frames (the transport calls this after a kick). `again`
   /// when the socket is full: call again a little later.
   flush_result flush();
@@ -71,16 +79,26 @@ private:
   using clock_type = std::chrono::steady_clock;
 
   std::size_t queued() const {
-    return pending_.size() - pending_at_;
+    return pending_.size() - pending_at_ + plain_.size();
   }
+  // Seals what waits in the clear onto `pending_`. False: the session can
+  // seal no more (the link fails).
+  bool seal_plain();
   void fail();
 
   mutable std::mutex mtx_;
   std::condition_variable room_;
   int fd_ = -1;
-  std::vector<std::uint8_t> pending_; // queued frames, in order
+  std::vector<std::uint8_t> pending_; // queued bytes for the socket
   std::size_t pending_at_ = 0;        // what of `pending_` is written
-  bool kicked_ = false;               // a batch write is on its way
+  // Secured: frames queued after `pending_`, not yet sealed, and the
+  // sealer.
+  std::vector<std::uint8_t> plain_;
+  std::optional<record_sealer> sealer_;
+  // A frame written directly, in the clear and sealed.
+  std::vector<std::uint8_t> scratch_;
+  std::vector<std::uint8_t> sealed_;
+  bool kicked_ = false; // a batch write is on its way
   clock_type::time_point last_direct_{};
   clock_type::time_point last_progress_{};
   std::chrono::milliseconds stall_limit_;

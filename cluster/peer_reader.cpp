@@ -39,12 +39,12 @@ void enqueue_on(const caf::actor& to, caf::execution_unit* eu, Ts&&... xs) {
 
 peer_reader::peer_reader(context_ptr ctx, int fd, std::string peer_id,
                          std::string peer_name, std::int64_t connection,
-                         caf::actor_addr transport, runtime::counter* frames,
-                         runtime::counter* bytes)
+                         caf::actor_addr transport, session_inbox inbox,
+                         runtime::counter* frames, runtime::counter* bytes)
   : ctx_(std::move(ctx)), fd_(fd), peer_id_(std::move(peer_id)),
     peer_name_(std::move(peer_name)), connection_(connection),
     transport_(std::move(transport)), frames_(frames), bytes_(bytes),
-    inbox_(ctx_->settings.max_frame_bytes) {}
+    inbox_(std::move(inbox)) {}
 
 peer_reader::~peer_reader() {
   if (fd_ >= 0) {
@@ -56,8 +56,7 @@ void peer_reader::shut_down() {
   shutdown(fd_, SHUT_RDWR);
 }
 
-bool peer_reader::preload(const std::vector<char>& bytes) {
-  inbox_.append(bytes.data(), bytes.size());
+bool peer_reader::start() {
   return deliver_frames(nullptr);
 }
 
@@ -124,9 +123,7 @@ bool peer_reader::deliver_frames(caf::execution_unit* eu) {
     deliver(eu, std::move(*f));
   }
   if (inbox_.broken()) {
-    end(fmt::format("frame of {} bytes (limit {})", inbox_.bad_length(),
-                    ctx_->settings.max_frame_bytes),
-        true);
+    end(inbox_.error(), true);
     return false;
   }
   return true;

@@ -4,7 +4,7 @@
 
 #include "../runtime/io_poller.hpp"
 #include "context.hpp"
-#include "frame_inbox.hpp"
+#include "session.hpp"
 #include "wire/codec.hpp"
 
 #include <cstdint>
@@ -20,26 +20,28 @@ namespace troupe::cluster {
 /// kind's handler and routing frames to the router, enqueued on the same
 /// worker so that they run next, with no thread in between. Everything
 /// else (gossip, goodbye, a misplaced handshake frame) goes to the
-/// transport as `(inbound_atom, connection id, frame)`. A frame that is
+/// transport as `(inbound_atom, serial, frame)`, where `serial` names this
+/// reader (never reused, unlike a socket's number). A frame that is
 /// too long or does not decode, the end of the stream and a read error end
-/// the reader: it tells the transport `(reader_end_atom, connection id,
-/// reason, bool refused)` and reads no more.
+/// the reader: it tells the transport `(reader_end_atom, serial, reason,
+/// bool refused)` and reads no more.
 class peer_reader : public runtime::io_source {
 public:
   /// Takes `fd` (its own duplicate of the connection's socket, which it
-  /// closes). `frames`/`bytes` count what arrives and may be null.
+  /// closes) and `inbox`, which holds what the transport read past the
+  /// handshake and knows the session's protection. `frames`/`bytes` count
+  /// what arrives and may be null.
   peer_reader(context_ptr ctx, int fd, std::string peer_id,
               std::string peer_name, std::int64_t connection,
-              caf::actor_addr transport, runtime::counter* frames,
-              runtime::counter* bytes);
+              caf::actor_addr transport, session_inbox inbox,
+              runtime::counter* frames, runtime::counter* bytes);
   ~peer_reader() override;
   peer_reader(const peer_reader&) = delete;
   peer_reader& operator=(const peer_reader&) = delete;
 
-  /// Takes bytes the transport had read past the handshake and delivers
-  /// the complete frames among them (before the socket is watched).
-  /// False if they ended the reader.
-  bool preload(const std::vector<char>& bytes);
+  /// Delivers the complete frames the inbox came with (before the socket
+  /// is watched). False if they ended the reader.
+  bool start();
 
   bool on_readable(caf::execution_unit* eu) override;
 
@@ -63,7 +65,7 @@ private:
   caf::actor_addr transport_;
   runtime::counter* frames_;
   runtime::counter* bytes_;
-  frame_inbox inbox_;
+  session_inbox inbox_;
   bool ended_ = false;
 };
 

@@ -6,9 +6,9 @@
 #include "../runtime/io_poller.hpp"
 #include "atoms.hpp"
 #include "errors.hpp"
-#include "frame_inbox.hpp"
 #include "peer_link.hpp"
 #include "peer_reader.hpp"
+#include "session.hpp"
 #include "transport_core.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -38,12 +39,17 @@ constexpr std::size_t read_chunk = 64 * 1024;
 // What the sockets need beyond the protocol's own record of a connection.
 struct connection {
   explicit connection(std::size_t max_frame_bytes) : inbox(max_frame_bytes) {}
-  frame_inbox inbox;               // received, not yet taken as frames
+  session_inbox inbox;             // received, not yet taken as frames
   std::shared_ptr<peer_link> link; // the sending side
   // With a poller: the handshake is over, workers read from here on.
   bool hand_over = false;
   std::shared_ptr<peer_reader> reader;
   std::uint64_t reader_key = 0;
+  // What the reader calls its connection in its messages: never reused,
+  // unlike the handle (the socket's number), so that a message a closed
+  // connection's reader sent late cannot reach a younger connection that
+  // was given the same number.
+  std::int64_t reader_serial = 0;
   // Being adopted: the protocol may refuse it before its first read.
   bool adopting = false;
 };
@@ -122,6 +128,7 @@ public:
     }
     auto c = std::move(i->second);
     conns_.erase(i);
+    readers_.erase(c.reader_serial);
     c.link->close();
     if (c.adopting) {
       // Refused as it came: closed by this broker in the same turn, the
@@ -145,9 +152,11 @@ public:
     self_->close(hdl);
   }
 
-  void authenticated(std::uint64_t id) override {
+  void authenticated(std::uint64_t id, protection level,
+                     const std::string& receive_key) override {
     if (auto i = conns_.find(handle_of(id)); i != conns_.end()) {
       i->second.inbox.set_limit(ctx_->settings.max_frame_bytes);
+      i->second.inbox.secure(level, receive_key);
       i->second.hand_over = poller_ != nullptr;
     }
   }
@@ -208,10 +217,12 @@ private:
                  "cannot duplicate the socket (too many open files?)");
       return;
     }
+    c.reader_serial = next_reader_serial_++;
+    readers_[c.reader_serial] = hdl;
     c.reader = std::make_shared<peer_reader>(
-      ctx_, fd, peer->node_id, peer->name, hdl.id(), self_->address(),
-      core_.frames_in(), core_.bytes_in());
-    if (!c.reader->preload(c.inbox.take_pending())) {
+      ctx_, fd, peer->node_id, peer->name, c.reader_serial, self_->address(),
+      std::move(c.inbox), core_.frames_in(), core_.bytes_in());
+    if (!c.reader->start()) {
       return; // it told this actor why
     }
     c.reader_key = poller_->watch(fd, c.reader);
@@ -265,9 +276,7 @@ private:
       auto v = c.inbox.next();
       if (v.data == nullptr) {
         if (c.inbox.broken()) {
-          core_.refuse(id_of(hdl),
-                       fmt::format("frame of {} bytes (limit {})",
-                                   c.inbox.bad_length(), c.inbox.limit()));
+          core_.refuse(id_of(hdl), c.inbox.error());
           return;
         }
         break;
@@ -295,12 +304,23 @@ private:
     }
   }
 
+  // The connection whose reader has `serial`, if it is still open.
+  std::optional<std::uint64_t> reader_connection(std::int64_t serial) const {
+    auto i = readers_.find(serial);
+    if (i == readers_.end()) {
+      return std::nullopt;
+    }
+    return id_of(i->second);
+  }
+
   caf::io::broker* self_;
   context_ptr ctx_;
   std::shared_ptr<spdlog::logger> log_;
   runtime::io_poller* poller_; // null: the I/O thread reads every socket
   transport_core core_;
   std::map<connection_handle, connection> conns_;
+  std::map<std::int64_t, connection_handle> readers_; // by reader serial
+  std::int64_t next_reader_serial_ = 1;
   // Sockets given back to the I/O thread and not yet closed by it.
   std::set<connection_handle> closing_;
   // Exiting (once `closing_` is empty), and the reason to quit with.
@@ -342,16 +362,21 @@ caf::behavior transport_state::make_behavior() {
     },
     // A frame a reader passed on (everything but payloads and, while the
     // router runs, routing frames).
-    [self](inbound_atom, std::int64_t id, wire::frame& f) {
+    [self](inbound_atom, std::int64_t serial, wire::frame& f) {
       self->retrigger();
       bool counted = std::holds_alternative<wire::route>(f);
-      self->core_.on_frame(static_cast<std::uint64_t>(id), std::move(f),
-                           counted);
+      if (auto id = self->reader_connection(serial)) {
+        self->core_.on_frame(*id, std::move(f), counted);
+      } else {
+        self->core_.discard(counted); // its connection is gone
+      }
     },
     // The reader counted a refused frame itself.
-    [self](reader_end_atom, std::int64_t id, const std::string& why, bool) {
+    [self](reader_end_atom, std::int64_t serial, const std::string& why, bool) {
       self->retrigger();
-      self->core_.drop(static_cast<std::uint64_t>(id), why);
+      if (auto id = self->reader_connection(serial)) {
+        self->core_.drop(*id, why);
+      }
     },
     [self](const caf::io::acceptor_closed_msg&) {
       self->log_->error("event=transport.acceptor_closed");

@@ -102,7 +102,9 @@ bool transport_core::adopt(std::uint64_t id, std::string target,
                              .challenge = c.challenge,
                              .cluster = ctx_->settings.name,
                              .software = ctx_->software,
-                             .capabilities = ctx_->capabilities});
+                             .capabilities = ctx_->capabilities,
+                             .security = std::string{to_string(
+                               policy_of(ctx_->settings.security).offer)}});
   return true;
 }
 
@@ -274,6 +276,13 @@ void transport_core::on_hello(std::uint64_t id, connection& c, wire::hello h) {
     return;
   }
   c.peer = std::move(h);
+  auto terms = agree(policy_of(ctx_->settings.security), c.peer->security);
+  if (!terms.agreed) {
+    count("troupe_cluster_connections_refused_total");
+    drop(id, terms.refusal);
+    return;
+  }
+  c.level = *terms.agreed;
   if (c.outbound()) {
     // The side that dialled proves first.
     write_frame(c,
@@ -287,16 +296,27 @@ void transport_core::on_hello(std::uint64_t id, connection& c, wire::hello h) {
 handshake_transcript transport_core::transcript_of(const connection& c) const {
   handshake_transcript t{.cluster = ctx_->settings.name,
                          .protocol = wire::protocol_version};
+  // A peer that offered nothing proves without offers (a build before
+  // session security).
+  std::string mine, theirs;
+  if (!c.peer->security.empty()) {
+    mine = to_string(policy_of(ctx_->settings.security).offer);
+    theirs = c.peer->security;
+  }
   if (c.outbound()) {
     t.initiator_id = ctx_->node_id;
     t.initiator_challenge = c.challenge;
+    t.initiator_offer = mine;
     t.responder_id = c.peer->node_id;
     t.responder_challenge = c.peer->challenge;
+    t.responder_offer = theirs;
   } else {
     t.initiator_id = c.peer->node_id;
     t.initiator_challenge = c.peer->challenge;
+    t.initiator_offer = theirs;
     t.responder_id = ctx_->node_id;
     t.responder_challenge = c.challenge;
+    t.responder_offer = mine;
   }
   return t;
 }
@@ -327,6 +347,19 @@ void transport_core::on_auth(std::uint64_t id, connection& c,
 
 void transport_core::established(std::uint64_t id, connection& c) {
   c.verified = true;
+  // From here on both directions are protected, before any sender can
+  // find the link.
+  if (c.level != protection::none) {
+    auto keys = session_keys_of(ctx_->key, transcript_of(c));
+    auto& send = c.outbound() ? keys.initiator_to_responder
+                              : keys.responder_to_initiator;
+    auto& receive = c.outbound() ? keys.responder_to_initiator
+                                 : keys.initiator_to_responder;
+    c.link->secure(record_sealer{c.level, send});
+    io_->authenticated(id, c.level, receive);
+  } else {
+    io_->authenticated(id, c.level, {});
+  }
   if (!c.target.empty()) {
     dialling_.erase(c.target);
   }
@@ -351,12 +384,13 @@ void transport_core::established(std::uint64_t id, connection& c) {
     peers_.emplace(peer_id, id);
     ctx_->links.put(peer_id, c.link);
   }
-  log_->info("event=peer.connect peer={} incarnation={} direction={}",
-             c.peer->name, c.peer->incarnation, c.outbound() ? "out" : "in");
+  log_->info("event=peer.connect peer={} incarnation={} direction={} "
+             "protection={}",
+             c.peer->name, c.peer->incarnation, c.outbound() ? "out" : "in",
+             to_string(c.level));
   log_->debug("event=peer.software peer={} software=\"{}\" capabilities={}",
               c.peer->name, c.peer->software,
               fmt::join(c.peer->capabilities, ","));
-  io_->authenticated(id);
   tell(owner_, peer_up_atom::value, *c.peer);
 }
 

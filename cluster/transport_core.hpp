@@ -5,6 +5,7 @@
 #include "context.hpp"
 #include "frame_link.hpp"
 #include "handshake.hpp"
+#include "session.hpp"
 #include "wire/codec.hpp"
 
 #include <cstdint>
@@ -43,21 +44,30 @@ public:
   /// is closed).
   virtual void close(std::uint64_t id) = 0;
 
-  /// The peer on connection `id` has proved itself.
-  virtual void authenticated(std::uint64_t id) = 0;
+  /// The peer on connection `id` has proved itself: everything it sends
+  /// from now on comes protected at `level` under `receive_key` (see
+  /// `session_inbox::secure`).
+  virtual void authenticated(std::uint64_t id, protection level,
+                             const std::string& receive_key)
+    = 0;
 };
 
 /// The protocol of the cluster transport, run by the actor that owns the
 /// connections (see `spawn_transport` for the protocol).
 ///
-/// Both sides send `hello` (identity, cluster name, a random challenge).
+/// Both sides send `hello` (identity, cluster name, a random challenge, the
+/// session protection offered).
 /// The side that dialled then proves that it knows the cluster's secret
 /// (`auth`: see `handshake_proof`, which covers both hellos, the roles, the
 /// cluster and the protocol version); the side that accepted verifies that
 /// proof before it sends its own, so it answers nobody who has not proved
 /// anything. Until the peer's proof verifies, any other frame drops the
 /// connection, and so does a handshake not over within
-/// `cluster.handshake_timeout`; at most `cluster.max_pending_connections`
+/// `cluster.handshake_timeout`; a peer whose offer this node does not
+/// accept (`agree`) is refused at its hello. Once the proofs verify, both
+/// directions use keys derived from the transcript (`session_keys_of`) at
+/// the protection agreed: the link seals what is sent, the carrier opens
+/// what arrives. At most `cluster.max_pending_connections`
 /// accepted connections may be in their handshake at once. One connection
 /// per pair of nodes: when both connect at once, the one opened by the
 /// lower node id stays. The core tells `owner` `(peer_up_atom, hello)`,
@@ -84,6 +94,12 @@ public:
   /// A frame that arrived on `id`. `counted`: a routing frame that a reader
   /// counted in `context::routes_via_transport`.
   void on_frame(std::uint64_t id, wire::frame f, bool counted = false);
+
+  /// A frame that arrived on a connection already gone (`counted` as in
+  /// `on_frame`).
+  void discard(bool counted) {
+    handed_on(counted);
+  }
 
   /// Bytes on `id` that are no frame (too long, or not decodable): counted
   /// as refused, and the connection dropped with `why`.
@@ -144,10 +160,11 @@ private:
   struct connection {
     std::string challenge; // ours, for the peer to answer
     caf::actor_clock::time_point adopted{};
-    std::optional<wire::hello> peer; // the peer's hello, once received
-    bool verified = false;           // the peer answered our challenge
-    bool goodbye = false;            // the peer said it is leaving
-    std::string target;              // for outbound: the address dialled
+    std::optional<wire::hello> peer;     // the peer's hello, once received
+    bool verified = false;               // the peer answered our challenge
+    protection level = protection::none; // agreed at the peer's hello
+    bool goodbye = false;                // the peer said it is leaving
+    std::string target;                  // for outbound: the address dialled
     std::shared_ptr<frame_link> link;
 
     bool outbound() const {

@@ -351,6 +351,19 @@ apply_split_brain(node_config& cfg, const std::vector<std::string>& v) {
   return std::nullopt;
 }
 
+std::optional<std::string> apply_security(node_config& cfg,
+                                          const std::vector<std::string>& v) {
+  auto text = v.size() == 1 ? v.front() : std::string{};
+  for (auto s : {transport_security::encrypt, transport_security::authenticate,
+                 transport_security::upgrade, transport_security::none}) {
+    if (text == to_string(s)) {
+      cfg.cluster.security = s;
+      return std::nullopt;
+    }
+  }
+  return "encrypt, authenticate, upgrade or none";
+}
+
 const std::vector<setting>& setting_table() {
   static const std::vector<setting> table{
     {{"node.name", "TROUPE_NODE_NAME", "--name", "name or name@host", false},
@@ -418,6 +431,9 @@ const std::vector<setting>& setting_table() {
     {{"cluster.max_pending_connections",
       "TROUPE_CLUSTER_MAX_PENDING_CONNECTIONS", "", "1 to 10000", false},
      apply_count<&cluster_config::max_pending_connections, 1, 10000>},
+    {{"cluster.transport_security", "TROUPE_CLUSTER_TRANSPORT_SECURITY", "",
+      "encrypt|authenticate|upgrade|none", false},
+     apply_security},
     {{"console.tcp", "TROUPE_CONSOLE_TCP", "--console-tcp", "host:port|off",
       false},
      apply_optional_listener<&observe_config::console_tcp>},
@@ -686,6 +702,20 @@ std::string to_string(const split_brain_policy& p) {
       return "serve_all";
   }
   return "split_brain_policy(?)";
+}
+
+std::string to_string(transport_security s) {
+  switch (s) {
+    case transport_security::encrypt:
+      return "encrypt";
+    case transport_security::authenticate:
+      return "authenticate";
+    case transport_security::upgrade:
+      return "upgrade";
+    case transport_security::none:
+      return "none";
+  }
+  return "transport_security(?)";
 }
 
 std::string to_string(const endpoint& ep) {

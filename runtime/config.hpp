@@ -75,6 +75,27 @@ struct split_brain_policy {
 /// `keep_majority`, `static_quorum:<n>`, `serve_all`.
 std::string to_string(const split_brain_policy& p);
 
+/// What protects a cluster connection's frames once its handshake is over
+/// (see `cluster/session.hpp`).
+enum class transport_security {
+  /// Every frame encrypted and authenticated; peers that offer less are
+  /// refused.
+  encrypt,
+  /// Every frame authenticated, not encrypted (trusted networks); peers
+  /// that offer less are refused.
+  authenticate,
+  /// Encrypted with peers that offer it, unprotected after the handshake
+  /// with the others (builds without session security, nodes set to
+  /// `none`): for a rolling upgrade to a build that has it.
+  upgrade,
+  /// Only the handshake proves the peer; frames after it carry no
+  /// protection (trusted networks, measurements).
+  none,
+};
+
+/// `encrypt`, `authenticate`, `upgrade`, `none`.
+std::string to_string(transport_security s);
+
 /// How a node takes part in its cluster.
 struct cluster_config {
   /// Nodes of different clusters refuse each other.
@@ -102,6 +123,8 @@ struct cluster_config {
   /// Accepted connections still in their handshake at once; more are
   /// closed as they come.
   std::uint32_t max_pending_connections = 64;
+  /// What protects frames after the handshake.
+  transport_security security = transport_security::encrypt;
   /// Partitions of a new cluster's ring (a power of two up to 16,384);
   /// fixed once the cluster has a ring.
   std::uint32_t ring_size = 64;

@@ -105,6 +105,10 @@ struct Hello {
   # As in Member: the sender's software and capabilities.
   software @6 :Text;
   capabilities @7 :List(Text);
+  # The protection the sender offers for the frames after the handshake:
+  # "encrypt", "authenticate" or "none"; empty from builds before session
+  # security (see cluster/session.hpp).
+  security @8 :Text;
 }
 
 # The answer to the peer's challenge: HMAC-SHA-512-256 keyed with the shared

@@ -198,6 +198,7 @@ struct body_writer {
     for (const auto& c : x.capabilities) {
       caps.set(i++, c);
     }
+    h.setSecurity(x.security);
 #endif
   }
   void operator()(const auth& x) {
@@ -490,7 +491,8 @@ struct reader {
 #else
                      .cluster = text(h.getCluster(), "cluster"),
                      .software = text(h.getSoftware(), "hello software"),
-                     .capabilities = capabilities(h.getCapabilities())};
+                     .capabilities = capabilities(h.getCapabilities()),
+                     .security = text(h.getSecurity(), "hello security")};
 #endif
       }
       case Frame::Body::AUTH:

@@ -51,6 +51,9 @@ struct hello {
   std::string cluster;
   std::string software{};
   std::set<std::string> capabilities{};
+  /// The session protection offered (see `cluster/session.hpp`); empty
+  /// from a build without session security.
+  std::string security{};
   friend bool operator==(const hello&, const hello&) = default;
 };
 

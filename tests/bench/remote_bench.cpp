@@ -4,11 +4,17 @@
 // each side. BASP runs in an actor system of its own in each process, on
 // CAF's own scheduler (with the same policy and the same idle setting as
 // the nodes): what a CAF program without Troupe gets.
-// The program runs itself a second time with --serve as the far side.
+// The cluster transport runs under each session protection in turn
+// (`cluster.transport_security`: encrypt, the default; authenticate; none),
+// each against a far side of its own, with the ratios to `none`; and the
+// time of a whole handshake as a peer that dials sees it.
+// The program runs itself again with --serve as the far side.
 // `remote_bench sharing` runs both with CAF's work-sharing scheduler.
 #include "tests/bench/bench.hpp"
 #include "troupe/apps/node.hpp"
 #include "troupe/cluster/atoms.hpp"
+#include "troupe/cluster/handshake.hpp"
+#include "troupe/cluster/session.hpp"
 #include "troupe/cluster/transport.hpp"
 #include "troupe/testkit/node_process.hpp"
 #include "troupe/testkit/read_exactly.hpp"
@@ -19,10 +25,16 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <thread>
+#include <vector>
+
+#include <sodium.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,9 +61,12 @@ const std::string body(64, 'x');
 // work sharing).
 auto policy = troupe::runtime::scheduler_policy::stealing;
 
+using security = troupe::runtime::transport_security;
+
 troupe::runtime::node_config config(const std::filesystem::path& dir,
-                                    const std::string& name) {
+                                    const std::string& name, security sec) {
   troupe::runtime::node_config cfg;
+  cfg.cluster.security = sec;
   cfg.name = name;
   cfg.listen = {.host = "127.0.0.1", .port = 0};
   cfg.data_dir = dir / name;
@@ -102,12 +117,13 @@ constexpr std::size_t echo_bytes = 4 + 64;
 // The far side: a cluster node whose handlers count and answer, a BASP
 // actor that does the same, and a socket that echoes on a thread of its
 // own. Prints its ports, runs until SIGTERM.
-int serve(const std::filesystem::path& dir) {
+int serve(const std::filesystem::path& dir, security sec) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  auto n = troupe::node::start(config(dir, "server"), {.console_log = false});
+  auto n = troupe::node::start(config(dir, "server", sec),
+                               {.console_log = false});
   if (!n) {
     return 1;
   }
@@ -182,19 +198,27 @@ void fail(const char* what) {
 // Starts `pinger` with `kick`, waits until it reports its round trips
 // done, and reports their rate.
 template <class Kick>
-void time_pinger(caf::scoped_actor& self, const caf::actor& pinger,
-                 const char* name, Kick kick) {
+double
+time_pinger(caf::scoped_actor& self, const caf::actor& pinger, Kick kick) {
   auto start = clock_type::now();
   kick();
   self->receive([](ping_atom) {},
                 caf::after(120s) >> [] { fail("the pinger did not finish"); });
   std::chrono::duration<double> took = clock_type::now() - start;
-  troupe::bench::report(
-    name, static_cast<double>(actor_round_trips) / took.count(), "rt/s");
   caf::anon_send_exit(pinger, caf::exit_reason::user_shutdown);
+  return static_cast<double>(actor_round_trips) / took.count();
 }
 
-void bench_transport(troupe::node& local, const std::string& server_id) {
+// The cluster transport's figures of one run.
+struct transport_figures {
+  double oneway = 0;          // msg/s
+  double roundtrip = 0;       // rt/s, from a blocking thread
+  double actor_roundtrip = 0; // rt/s, between actors
+};
+
+transport_figures bench_transport(troupe::node& local,
+                                  const std::string& server_id) {
+  transport_figures out;
   auto& sys = local.system();
   auto client = local.cluster();
   caf::scoped_actor self{sys};
@@ -213,8 +237,7 @@ void bench_transport(troupe::node& local, const std::string& server_id) {
   if (counted != std::to_string(one_way)) {
     fail("the server counted a different number of messages");
   }
-  troupe::bench::report("remote.transport_oneway",
-                        static_cast<double>(one_way) / took.count(), "msg/s");
+  out.oneway = static_cast<double>(one_way) / took.count();
   start = clock_type::now();
   for (std::uint64_t i = 0; i < round_trips; ++i) {
     client.send_payload(server_id, "bench.ping", body);
@@ -223,9 +246,7 @@ void bench_transport(troupe::node& local, const std::string& server_id) {
                   caf::after(10s) >> [] { fail("no pong"); });
   }
   took = clock_type::now() - start;
-  troupe::bench::report("remote.transport_roundtrip",
-                        static_cast<double>(round_trips) / took.count(),
-                        "rt/s");
+  out.roundtrip = static_cast<double>(round_trips) / took.count();
   // The same between two actors, as one process calling another does: the
   // next ping leaves from the handler of the last pong.
   auto ctx = client.context();
@@ -246,8 +267,10 @@ void bench_transport(troupe::node& local, const std::string& server_id) {
       };
     });
   client.handle_payloads("bench.pong", pinger);
-  time_pinger(self, pinger, "remote.transport_actor_roundtrip",
-              [&] { client.send_payload(server_id, "bench.ping", body); });
+  out.actor_roundtrip = time_pinger(self, pinger, [&] {
+    client.send_payload(server_id, "bench.ping", body);
+  });
+  return out;
 }
 
 void bench_basp(std::uint16_t port) {
@@ -302,8 +325,10 @@ void bench_basp(std::uint16_t port) {
       },
     };
   });
-  time_pinger(self, pinger, "remote.basp_actor_roundtrip",
-              [&] { self->send(pinger, ping_atom::value); });
+  troupe::bench::report(
+    "remote.basp_actor_roundtrip",
+    time_pinger(self, pinger, [&] { self->send(pinger, ping_atom::value); }),
+    "rt/s");
 }
 
 // Round trips of one frame's worth of bytes through the echo, blocking
@@ -328,6 +353,151 @@ void bench_socket(std::uint16_t port) {
   ::close(fd);
 }
 
+// A whole handshake as a peer that dials sees it: connect, both hellos,
+// both proofs and the session's keys. The mean of `n`, in microseconds.
+double bench_handshake(std::uint16_t port, const tc::context& ctx, int n) {
+  auto read_frame = [](int fd) {
+    std::uint8_t len[4];
+    std::vector<std::uint8_t> body;
+    if (tk::read_exactly(fd, len, 4)) {
+      body.resize((std::size_t{len[0]} << 24) | (std::size_t{len[1]} << 16)
+                  | (std::size_t{len[2]} << 8) | std::size_t{len[3]});
+      if (!tk::read_exactly(fd, body.data(), body.size())) {
+        body.clear();
+      }
+    }
+    return body;
+  };
+  auto write_frame = [](int fd, const tc::wire::frame& f) {
+    auto body = tc::wire::encode(f);
+    auto size = static_cast<std::uint32_t>(body.size());
+    std::vector<std::uint8_t> out{static_cast<std::uint8_t>(size >> 24),
+                                  static_cast<std::uint8_t>(size >> 16),
+                                  static_cast<std::uint8_t>(size >> 8),
+                                  static_cast<std::uint8_t>(size)};
+    out.insert(out.end(), body.begin(), body.end());
+    return ::send(fd, out.data(), out.size(), MSG_NOSIGNAL)
+           == static_cast<ssize_t>(out.size());
+  };
+  const std::string me = "0123456789abcdef0123456789abcdef";
+  auto offer
+    = std::string{tc::to_string(tc::policy_of(ctx.settings.security).offer)};
+  auto start = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    int fd = loopback_socket(port);
+    if (fd < 0) {
+      fail("cannot reach the far side's cluster port");
+    }
+    std::string challenge(tc::wire::challenge_bytes, '\0');
+    randombytes_buf(challenge.data(), challenge.size());
+    auto first = read_frame(fd);
+    auto theirs = tc::wire::decode(first.data(), first.size());
+    if (!theirs || !std::holds_alternative<tc::wire::hello>(*theirs)) {
+      fail("no hello from the far side");
+    }
+    const auto& h = std::get<tc::wire::hello>(*theirs);
+    tc::handshake_transcript t{.cluster = ctx.settings.name,
+                               .protocol = tc::wire::protocol_version,
+                               .initiator_id = me,
+                               .responder_id = h.node_id,
+                               .initiator_challenge = challenge,
+                               .responder_challenge = h.challenge,
+                               .initiator_offer = offer,
+                               .responder_offer = h.security};
+    bool sent
+      = write_frame(fd,
+                    tc::wire::hello{.node_id = me,
+                                    .name = "bench@127.0.0.1",
+                                    .address = {.host = "127.0.0.1", .port = 1},
+                                    .incarnation = 1,
+                                    .challenge = challenge,
+                                    .cluster = ctx.settings.name,
+                                    .security = offer})
+        && write_frame(
+          fd, tc::wire::auth{.mac = tc::handshake_proof(
+                               ctx.key, t, tc::handshake_role::initiator)});
+    auto answer = read_frame(fd);
+    auto proof = tc::wire::decode(answer.data(), answer.size());
+    if (!sent || !proof || !std::holds_alternative<tc::wire::auth>(*proof)) {
+      fail("the far side sent no proof");
+    }
+    if (!tc::handshake_verify(ctx.key, t, tc::handshake_role::responder,
+                              std::get<tc::wire::auth>(*proof).mac)) {
+      fail("the far side's proof did not verify");
+    }
+    static_cast<void>(tc::session_keys_of(ctx.key, t));
+    ::close(fd);
+  }
+  std::chrono::duration<double, std::micro> took = clock_type::now() - start;
+  return took.count() / n;
+}
+
+// What protecting one small frame costs the two ends, apart from any
+// network: sealing it into a record and opening it, in nanoseconds.
+double bench_seal_open(tc::protection level) {
+  constexpr int n = 200'000;
+  const std::string key(32, 'k');
+  tc::record_sealer sealer{level, key};
+  tc::session_inbox inbox{1 << 20};
+  inbox.secure(level, key);
+  std::vector<std::uint8_t> frame(4 + body.size() + 30, 'x');
+  frame[0] = frame[1] = 0;
+  frame[2] = static_cast<std::uint8_t>((frame.size() - 4) >> 8);
+  frame[3] = static_cast<std::uint8_t>(frame.size() - 4);
+  std::vector<std::uint8_t> record;
+  std::size_t opened = 0;
+  auto start = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    record.clear();
+    if (!sealer.seal(frame.data(), frame.size(), record)) {
+      fail("the sealer gave up");
+    }
+    inbox.append(reinterpret_cast<const char*>(record.data()), record.size());
+    for (auto v = inbox.next(); v.data != nullptr; v = inbox.next()) {
+      opened += v.size;
+    }
+  }
+  std::chrono::duration<double, std::nano> took = clock_type::now() - start;
+  if (inbox.broken() || opened != n * (frame.size() - 4)) {
+    fail("a record did not open");
+  }
+  return took.count() / n;
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs[xs.size() / 2];
+}
+
+// What one far side serves on.
+struct far_side {
+  std::unique_ptr<tk::node_process> process;
+  unsigned cluster_port = 0;
+  unsigned basp_port = 0;
+  unsigned echo_port = 0;
+};
+
+far_side start_far_side(const std::filesystem::path& dir, const char* mode,
+                        bool sharing) {
+  far_side out;
+  out.process = std::make_unique<tk::node_process>(tk::node_process::options{
+    .binary = std::filesystem::canonical("/proc/self/exe"),
+    .args = {"--serve", dir.string(), mode, sharing ? "sharing" : ""},
+    .env = {},
+    .work_dir = dir});
+  if (!tk::wait_until(
+        [&] {
+          return std::sscanf(out.process->stdout_text().c_str(),
+                             "ports %u %u %u", &out.cluster_port,
+                             &out.basp_port, &out.echo_port)
+                 == 3;
+        },
+        60s)) {
+    fail("the server did not start");
+  }
+  return out;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -335,56 +505,105 @@ int main(int argc, char** argv) {
   if (sharing) {
     policy = troupe::runtime::scheduler_policy::sharing;
   }
-  if (argc >= 3 && std::strcmp(argv[1], "--serve") == 0) {
-    return serve(argv[2]);
+  const std::vector<std::pair<security, const char*>> modes{
+    {security::none, "none"},
+    {security::encrypt, "encrypt"},
+    {security::authenticate, "authenticate"},
+  };
+  if (argc >= 4 && std::strcmp(argv[1], "--serve") == 0) {
+    for (const auto& [sec, name] : modes) {
+      if (std::strcmp(argv[3], name) == 0) {
+        return serve(argv[2], sec);
+      }
+    }
+    return 1;
   }
   tk::temp_dir dir;
-  tk::node_process server{
-    {.binary = std::filesystem::canonical("/proc/self/exe"),
-     .args = {"--serve", dir.path().string(), sharing ? "sharing" : ""},
-     .env = {},
-     .work_dir = dir.path()}};
-  unsigned cluster_port = 0;
-  unsigned basp_port = 0;
-  unsigned echo_port = 0;
-  if (!tk::wait_until(
+  // Rounds of every protection in turn, each against a far side of its
+  // own, so that a change in the machine's load touches all alike; the
+  // medians of the rounds.
+  constexpr int rounds = 3;
+  std::map<std::string, std::vector<transport_figures>> runs;
+  std::map<std::string, std::vector<double>> handshakes;
+  for (int round = 0; round < rounds; ++round) {
+    for (const auto& [sec, name] : modes) {
+      auto here = dir.path() / fmt::format("{}-{}", name, round);
+      std::filesystem::create_directories(here);
+      auto far = start_far_side(here, name, sharing);
+      auto cfg = config(here, "client", sec);
+      cfg.join = {{.host = "127.0.0.1",
+                   .port = static_cast<std::uint16_t>(far.cluster_port)}};
+      auto local = troupe::node::start(cfg, {.console_log = false});
+      if (!local) {
+        fail("cannot start the local node");
+      }
+      std::string server_id;
+      tk::wait_until(
         [&] {
-          return std::sscanf(server.stdout_text().c_str(), "ports %u %u %u",
-                             &cluster_port, &basp_port, &echo_port)
-                 == 3;
+          auto m = (*local)->cluster().members();
+          if (!m) {
+            return false;
+          }
+          for (const auto& v : *m) {
+            if (!v.self && v.info.status == tc::member_status::up) {
+              server_id = v.info.node_id;
+            }
+          }
+          return !server_id.empty();
         },
-        60s)) {
-    fail("the server did not start");
-  }
-  auto cfg = config(dir.path(), "client");
-  cfg.join
-    = {{.host = "127.0.0.1", .port = static_cast<std::uint16_t>(cluster_port)}};
-  auto local = troupe::node::start(cfg, {.console_log = false});
-  if (!local) {
-    fail("cannot start the local node");
-  }
-  std::string server_id;
-  tk::wait_until(
-    [&] {
-      auto m = (*local)->cluster().members();
-      if (!m) {
-        return false;
+        60s);
+      if (server_id.empty()) {
+        fail("the two nodes did not form a cluster");
       }
-      for (const auto& v : *m) {
-        if (!v.self && v.info.status == tc::member_status::up) {
-          server_id = v.info.node_id;
-        }
+      static_cast<void>(bench_transport(**local, server_id)); // warm-up
+      runs[name].push_back(bench_transport(**local, server_id));
+      handshakes[name].push_back(
+        bench_handshake(static_cast<std::uint16_t>(far.cluster_port),
+                        *(*local)->cluster().context(), 200));
+      if (sec == security::encrypt && round == rounds - 1) {
+        bench_basp(static_cast<std::uint16_t>(far.basp_port));
+        bench_socket(static_cast<std::uint16_t>(far.echo_port));
       }
-      return !server_id.empty();
-    },
-    60s);
-  if (server_id.empty()) {
-    fail("the two nodes did not form a cluster");
+      (*local)->stop("bench over");
+      far.process->signal(SIGTERM);
+      far.process->wait_exit(30s);
+    }
   }
-  bench_transport(**local, server_id);
-  bench_basp(static_cast<std::uint16_t>(basp_port));
-  bench_socket(static_cast<std::uint16_t>(echo_port));
-  (*local)->stop("bench over");
-  server.signal(SIGTERM);
-  server.wait_exit(30s);
+  std::map<std::string, transport_figures> figures;
+  for (const auto& [sec, name] : modes) {
+    std::vector<double> oneway, roundtrip, actor;
+    for (const auto& f : runs[name]) {
+      oneway.push_back(f.oneway);
+      roundtrip.push_back(f.roundtrip);
+      actor.push_back(f.actor_roundtrip);
+    }
+    auto& f = figures[name];
+    f = {.oneway = median(oneway),
+         .roundtrip = median(roundtrip),
+         .actor_roundtrip = median(actor)};
+    // The default keeps the plain names; the others say their protection.
+    std::string infix = sec == security::encrypt ? "" : std::string{name} + "_";
+    troupe::bench::report("remote.transport_" + infix + "oneway", f.oneway,
+                          "msg/s");
+    troupe::bench::report("remote.transport_" + infix + "roundtrip",
+                          f.roundtrip, "rt/s");
+    troupe::bench::report("remote.transport_" + infix + "actor_roundtrip",
+                          f.actor_roundtrip, "rt/s");
+    troupe::bench::report(std::string{"remote.handshake_"} + name,
+                          median(handshakes[name]), "us");
+  }
+  troupe::bench::report("remote.seal_open_encrypt",
+                        bench_seal_open(tc::protection::encrypt), "ns");
+  troupe::bench::report("remote.seal_open_authenticate",
+                        bench_seal_open(tc::protection::authenticate), "ns");
+  const auto& none = figures["none"];
+  for (const char* name : {"encrypt", "authenticate"}) {
+    const auto& f = figures[name];
+    auto prefix = std::string{"remote."} + name + "_vs_none_";
+    troupe::bench::report(prefix + "oneway", f.oneway / none.oneway, "x");
+    troupe::bench::report(prefix + "roundtrip", f.roundtrip / none.roundtrip,
+                          "x");
+    troupe::bench::report(prefix + "actor_roundtrip",
+                          f.actor_roundtrip / none.actor_roundtrip, "x");
+  }
 }

@@ -57,6 +57,22 @@ TEST_CASE("the split-brain strategy is keep_majority unless set") {
   }
 }
 
+TEST_CASE("transport security is encrypt unless set") {
+  auto cfg = rt::load_config({});
+  REQUIRE(cfg);
+  CHECK(cfg->cluster.security == rt::transport_security::encrypt);
+  for (auto want :
+       {rt::transport_security::encrypt, rt::transport_security::authenticate,
+        rt::transport_security::upgrade, rt::transport_security::none}) {
+    rt::config_input input;
+    input.environment["TROUPE_CLUSTER_TRANSPORT_SECURITY"]
+      = rt::to_string(want);
+    auto got = rt::load_config(input);
+    REQUIRE(got);
+    CHECK(got->cluster.security == want);
+  }
+}
+
 TEST_CASE("flags beat the environment, which beats the file") {
   troupe::testkit::temp_dir dir;
   rt::config_input input;
@@ -154,6 +170,8 @@ TEST_CASE("every bad value is named with its key, value, origin and "
     {"cluster.split_brain", "static_quorum:0", "n from 1 to 1000"},
     {"cluster.split_brain", "static_quorum:", "n from 1 to 1000"},
     {"cluster.split_brain", "static_quorum:1001", "n from 1 to 1000"},
+    {"cluster.transport_security", "tls", "encrypt, authenticate, upgrade"},
+    {"cluster.transport_security", "", "encrypt, authenticate, upgrade"},
     {"console.tcp", "on", "or off"},
     {"console.tcp", "127.0.0.1:99999", "or off"},
     {"http.listen", "", "or off"},

@@ -3,7 +3,7 @@
 
 #include "troupe/actors/crash_report.hpp"
 #include "troupe/cluster/atoms.hpp"
-#include "troupe/cluster/frame_inbox.hpp"
+#include "troupe/cluster/session.hpp"
 #include "troupe/cluster/transport_core.hpp"
 #include "troupe/runtime/errors.hpp"
 
@@ -12,6 +12,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -29,17 +30,32 @@ public:
     if (closed_) {
       return false;
     }
-    std::string bytes(4 + size, '\0');
+    std::vector<std::uint8_t> plain(4 + size);
     auto n = static_cast<std::uint32_t>(size);
-    bytes[0] = static_cast<char>(n >> 24);
-    bytes[1] = static_cast<char>(n >> 16);
-    bytes[2] = static_cast<char>(n >> 8);
-    bytes[3] = static_cast<char>(n);
-    std::copy(body, body + size, bytes.begin() + 4);
+    plain[0] = static_cast<std::uint8_t>(n >> 24);
+    plain[1] = static_cast<std::uint8_t>(n >> 16);
+    plain[2] = static_cast<std::uint8_t>(n >> 8);
+    plain[3] = static_cast<std::uint8_t>(n);
+    std::copy(body, body + size, plain.begin() + 4);
+    std::string bytes;
+    if (sealer_) {
+      std::vector<std::uint8_t> sealed;
+      if (!sealer_->seal(plain.data(), plain.size(), sealed)) {
+        closed_ = true;
+        return false;
+      }
+      bytes.assign(sealed.begin(), sealed.end());
+    } else {
+      bytes.assign(plain.begin(), plain.end());
+    }
     if (!net_->write(end_, std::move(bytes), *now_)) {
       closed_ = true;
     }
     return !closed_;
+  }
+
+  void secure(cluster::record_sealer sealer) override {
+    sealer_.emplace(std::move(sealer));
   }
 
   void close() override {
@@ -55,6 +71,7 @@ private:
   const sim_time* now_;
   network::end_id end_;
   bool closed_ = false;
+  std::optional<cluster::record_sealer> sealer_;
 };
 
 class sim_transport_state
@@ -84,10 +101,13 @@ public:
     site_.net->close(id, *site_.now);
   }
 
-  void authenticated(std::uint64_t id) override {
-    // The same actor keeps reading, now frames of any size.
+  void authenticated(std::uint64_t id, cluster::protection level,
+                     const std::string& receive_key) override {
+    // The same actor keeps reading, now frames of any size, through the
+    // session's records.
     if (auto i = inboxes_.find(id); i != inboxes_.end()) {
       i->second.set_limit(ctx_->settings.max_frame_bytes);
+      i->second.secure(level, receive_key);
     }
   }
 
@@ -108,9 +128,7 @@ private:
       auto v = i->second.next();
       if (v.data == nullptr) {
         if (i->second.broken()) {
-          core_.refuse(end,
-                       fmt::format("frame of {} bytes (limit {})",
-                                   i->second.bad_length(), i->second.limit()));
+          core_.refuse(end, i->second.error());
         }
         return;
       }
@@ -133,7 +151,7 @@ private:
   cluster::context_ptr ctx_;
   transport_site site_;
   cluster::transport_core core_;
-  std::map<network::end_id, cluster::frame_inbox> inboxes_;
+  std::map<network::end_id, cluster::session_inbox> inboxes_;
 };
 
 caf::behavior sim_transport_state::make_behavior() {
