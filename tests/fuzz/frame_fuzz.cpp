@@ -1,6 +1,7 @@
 // A libFuzzer target for what a node reads from outside: cluster frames
-// (with the limits of a connection before and after its handshake) and the
-// cluster state persisted in the data directory. No input may crash the
+// (with the limits of a connection before and after its handshake), the
+// records of a protected session, and the cluster state persisted in the
+// data directory. No input may crash the
 // decoder or make it read out of bounds (the sanitizers watch), and every
 // frame it accepts encodes back to one that decodes to the same value
 // (but a frame of a newer minor version, which a node skips).
@@ -8,10 +9,12 @@
 // Built only in the fuzzing build (meson option `fuzz`, clang); `./dev
 // fuzz` runs it. With `TROUPE_FUZZ_SEEDS=<dir>` it first writes one
 // encoded frame of every kind into <dir> as a starting corpus.
+#include "troupe/cluster/session.hpp"
 #include "troupe/cluster/wire/codec.hpp"
 
 #include "tests/cluster/wire_samples.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -68,6 +71,43 @@ void check_frame(const std::uint8_t* data, std::size_t size,
   }
 }
 
+// Records: bytes from a peer that has no session key never open (a forged
+// tag) and never crash the inbox; the input sealed as one frame opens to
+// exactly itself.
+void check_records(const std::uint8_t* data, std::size_t size) {
+  namespace tc = troupe::cluster;
+  const std::string key(32, 'k');
+  for (auto level : {tc::protection::encrypt, tc::protection::authenticate}) {
+    tc::session_inbox forged{1 << 20};
+    forged.secure(level, key);
+    forged.append(reinterpret_cast<const char*>(data), size);
+    if (forged.next().data != nullptr) {
+      broken("bytes sealed by nobody opened as a frame");
+    }
+    if (size == 0) {
+      continue;
+    }
+    std::vector<std::uint8_t> frame{
+      static_cast<std::uint8_t>(size >> 24),
+      static_cast<std::uint8_t>(size >> 16),
+      static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size)};
+    frame.insert(frame.end(), data, data + size);
+    tc::record_sealer sealer{level, key};
+    std::vector<std::uint8_t> records;
+    if (!sealer.seal(frame.data(), frame.size(), records)) {
+      broken("a fresh sealer refused to seal");
+    }
+    tc::session_inbox in{1 << 20};
+    in.secure(level, key);
+    in.append(reinterpret_cast<const char*>(records.data()), records.size());
+    auto v = in.next();
+    if (v.data == nullptr || v.size != size
+        || !std::equal(v.data, v.data + size, data)) {
+      broken("a sealed frame did not open to itself");
+    }
+  }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -84,6 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   check_frame(data, size, tw::limits{});
   check_frame(data, size,
               tw::limits{.max_frame_bytes = tw::max_handshake_frame_bytes});
+  check_records(data, size);
   if (auto s = tw::decode_persisted(data, size)) {
     auto again = tw::encode(*s);
     auto back = tw::decode_persisted(again.data(), again.size());
