@@ -269,19 +269,26 @@ caf::error cluster_client::send_payload(const std::string& node_id,
     return err;
   }
   auto size = data.size();
-  auto bytes = wire::encode(wire::frame{
-    wire::payload{.kind = std::move(kind), .data = std::move(data)}});
-  if (bytes.size() > ctx_->settings.max_frame_bytes) {
-    return caf::make_error(
-      errc::invalid_settings,
-      fmt::format("a payload of {} bytes is over cluster.max_frame_bytes ({})",
-                  size, ctx_->settings.max_frame_bytes));
+  switch (try_send_frame(*ctx_, node_id,
+                         wire::frame{wire::payload{.kind = std::move(kind),
+                                                   .data = std::move(data)}})) {
+    case unsent::none:
+      return {};
+    case unsent::too_large:
+      return caf::make_error(
+        errc::invalid_settings,
+        fmt::format("a payload of {} bytes is over cluster.max_frame_bytes "
+                    "({})",
+                    size, ctx_->settings.max_frame_bytes));
+    case unsent::busy:
+      return caf::make_error(
+        errc::peer_busy,
+        "the connection to " + node_id
+          + " has more than its limit waiting (the peer reads too slowly)");
+    case unsent::no_connection:
+      break;
   }
-  if (!ctx_->links.send(node_id, bytes.data(), bytes.size())) {
-    return caf::make_error(errc::peer_unreachable,
-                           "not connected to " + node_id);
-  }
-  return {};
+  return caf::make_error(errc::peer_unreachable, "not connected to " + node_id);
 }
 
 caf::error cluster_client::block(const std::vector<std::string>& node_ids) {

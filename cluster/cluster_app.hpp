@@ -77,6 +77,9 @@ public:
   /// Sends bytes to the payload handler `kind` on node `node_id`, over the
   /// authenticated connection to it, written from the calling thread (in
   /// order). `errc::peer_unreachable` when not connected to that node;
+  /// `errc::peer_busy` when more than its connection's limit waits for it
+  /// and the caller runs actors (an actor is never made to wait: other
+  /// threads wait for room instead);
   /// `errc::invalid_settings` for a kind not of 1 to 255 bytes or a frame
   /// over `cluster.max_frame_bytes` (nothing is sent).
   caf::error send_payload(const std::string& node_id, std::string kind,

@@ -39,6 +39,8 @@ std::string to_string(errc code) {
       return "serialization_failed";
     case errc::no_quorum:
       return "no_quorum";
+    case errc::peer_busy:
+      return "peer_busy";
   }
   return "errc(" + std::to_string(static_cast<int>(code)) + ")";
 }

@@ -43,6 +43,9 @@ enum class errc : std::uint8_t {
   /// This node's side of a partition has no quorum (`cluster.split_brain`):
   /// it activates no names until the partition heals.
   no_quorum,
+  /// More than a connection's limit waits to be written to a peer that
+  /// reads too slowly, and the sender runs actors (it must not wait).
+  peer_busy,
 };
 
 std::string to_string(errc code);

@@ -32,26 +32,31 @@ void peer_links::set_counters(runtime::counter* frames,
   bytes_.store(bytes);
 }
 
-bool peer_links::send(const std::string& node_id, const std::uint8_t* body,
-                      std::size_t size) {
+link_write peer_links::send(const std::string& node_id,
+                            const std::uint8_t* body, std::size_t size) {
   std::shared_ptr<frame_link> tried;
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto link = find(node_id);
     if (link == nullptr || link == tried) {
-      return false;
+      return link_write::closed;
     }
-    if (link->write(body, size)) {
-      if (auto* frames = frames_.load(std::memory_order_relaxed)) {
-        frames->inc();
-      }
-      if (auto* bytes = bytes_.load(std::memory_order_relaxed)) {
-        bytes->inc(4 + size);
-      }
-      return true;
+    switch (link->write(body, size)) {
+      case link_write::sent:
+        if (auto* frames = frames_.load(std::memory_order_relaxed)) {
+          frames->inc();
+        }
+        if (auto* bytes = bytes_.load(std::memory_order_relaxed)) {
+          bytes->inc(4 + size);
+        }
+        return link_write::sent;
+      case link_write::busy:
+        return link_write::busy;
+      case link_write::closed:
+        break;
     }
     tried = std::move(link);
   }
-  return false;
+  return link_write::closed;
 }
 
 } // namespace troupe::cluster

@@ -15,6 +15,18 @@
 
 namespace troupe::cluster {
 
+/// What became of a frame given to a link.
+enum class link_write {
+  /// Written, or queued to be written.
+  sent,
+  /// The link is closed or broke: nothing more goes out on it.
+  closed,
+  /// Not taken: more than the link's limit waits to be written (the peer
+  /// reads too slowly), and the sender runs actors, so it may not wait for
+  /// room (`runtime::may_wait_here`).
+  busy,
+};
+
 /// One connection's sending side: a TCP socket (`peer_link`) or a link of
 /// the test kit's simulated network. Frames written to one link arrive in
 /// the order written, whole, or not at all (the connection drops).
@@ -23,9 +35,8 @@ public:
   virtual ~frame_link() = default;
 
   /// Sends one encoded frame (its Cap'n Proto body; the link adds the
-  /// 4-byte length). False when the link is closed or broke: nothing more
-  /// goes out on it.
-  virtual bool write(const std::uint8_t* body, std::size_t size) = 0;
+  /// 4-byte length).
+  virtual link_write write(const std::uint8_t* body, std::size_t size) = 0;
 
   /// From now on the frames go out in records sealed by `sealer` (the
   /// handshake is over; called once, before the link is published).
@@ -56,9 +67,9 @@ public:
 
   /// Writes a frame's encoded body to `node_id`. A link closed meanwhile
   /// (its connection replaced by another to the same peer) is looked up
-  /// once more. False when the peer is not connected.
-  bool send(const std::string& node_id, const std::uint8_t* body,
-            std::size_t size);
+  /// once more. `closed` when the peer is not connected.
+  link_write send(const std::string& node_id, const std::uint8_t* body,
+                  std::size_t size);
 
 private:
   mutable std::shared_mutex mtx_;

@@ -1,6 +1,8 @@
 // The sending side of the connections to peers.
 #include "peer_link.hpp"
 
+#include "../runtime/actor_thread.hpp"
+
 #include <algorithm>
 #include <cerrno>
 
@@ -63,14 +65,14 @@ peer_link::~peer_link() {
   close();
 }
 
-bool peer_link::write(const std::uint8_t* body, std::size_t size) {
+link_write peer_link::write(const std::uint8_t* body, std::size_t size) {
   auto n = static_cast<std::uint32_t>(size);
   std::uint8_t header[4]
     = {static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
        static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
   std::unique_lock<std::mutex> guard{mtx_};
   if (fd_ < 0) {
-    return false;
+    return link_write::closed;
   }
   auto now = clock_type::now();
   std::size_t written = 0;
@@ -82,13 +84,13 @@ bool peer_link::write(const std::uint8_t* body, std::size_t size) {
     sealed_.clear();
     if (!sealer_->seal(scratch_.data(), scratch_.size(), sealed_)) {
       fail();
-      return false;
+      return link_write::closed;
     }
     iovec part{sealed_.data(), sealed_.size()};
     auto sent = write_some(fd_, &part, 1);
     if (sent < 0) {
       fail();
-      return false;
+      return link_write::closed;
     }
     if (static_cast<std::size_t>(sent) < sealed_.size()) {
       // The socket is full: the rest of the record goes with the next
@@ -99,7 +101,7 @@ bool peer_link::write(const std::uint8_t* body, std::size_t size) {
       guard.unlock();
       kick_();
     }
-    return true;
+    return link_write::sent;
   }
   if (direct) {
     last_direct_ = now;
@@ -108,23 +110,26 @@ bool peer_link::write(const std::uint8_t* body, std::size_t size) {
     auto sent = write_some(fd_, parts, 2);
     if (sent < 0) {
       fail();
-      return false;
+      return link_write::closed;
     }
     written = static_cast<std::size_t>(sent);
     if (written == sizeof(header) + size) {
-      return true;
+      return link_write::sent;
     }
     // The socket is full: the rest goes with the next batch.
   } else if (queued() > max_queued) {
+    if (!runtime::may_wait_here()) {
+      return link_write::busy;
+    }
     auto deadline = now + stall_limit_;
     if (!room_.wait_until(guard, deadline, [this] {
           return fd_ < 0 || queued() <= max_queued;
         })) {
       fail();
-      return false;
+      return link_write::closed;
     }
     if (fd_ < 0) {
-      return false;
+      return link_write::closed;
     }
   }
   if (sealer_) {
@@ -138,13 +143,13 @@ bool peer_link::write(const std::uint8_t* body, std::size_t size) {
                     body + size);
   }
   if (kicked_) {
-    return true;
+    return link_write::sent;
   }
   kicked_ = true;
   last_progress_ = now;
   guard.unlock();
   kick_();
-  return true;
+  return link_write::sent;
 }
 
 peer_link::flush_result peer_link::flush() {

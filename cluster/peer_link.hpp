@@ -49,10 +49,10 @@ public:
   ~peer_link();
 
   /// Sends a 4-byte big-endian length and `body`, whole, now or queued.
-  /// False when the link is closed or broke (nothing more goes out on it).
-  /// Blocks only while more than `max_queued` bytes wait (a peer that does
-  /// not read), for at most the stall limit.
-  bool write(const std::uint8_t* body, std::size_t size) override;
+  /// While more than `max_queued` bytes wait (a peer that does not read),
+  /// a thread that runs actors gets `busy` at once and its frame is not
+  /// taken; any other thread waits for room, for at most the stall limit.
+  link_write write(const std::uint8_t* body, std::size_t size) override;
 
   /// Seals every frame from now on (see `frame_link::secure`).
   void secure(record_sealer sealer) override;

@@ -755,6 +755,10 @@ private:
       case unsent::too_large:
         return fmt::format("the message is over cluster.max_frame_bytes ({})",
                            ctx_->settings.max_frame_bytes);
+      case unsent::busy:
+        return fmt::format("the connection to {} has more than its limit "
+                           "waiting (the peer reads too slowly)",
+                           to);
       case unsent::no_connection:
         break;
     }

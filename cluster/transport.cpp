@@ -2,6 +2,7 @@
 #include "transport.hpp"
 
 #include "../actors/crash_report.hpp"
+#include "../runtime/actor_thread.hpp"
 #include "../runtime/errors.hpp"
 #include "../runtime/io_poller.hpp"
 #include "atoms.hpp"
@@ -165,6 +166,10 @@ private:
   // -- connections ------------------------------------------------------------
 
   void adopt(connection_handle hdl, std::string target) {
+    // This runs on the I/O thread, which every connection is adopted on
+    // and whose handshake and goodbye frames it writes: it must never wait
+    // for a slow peer.
+    runtime::mark_actor_thread();
     auto& c
       = conns_.try_emplace(hdl, wire::max_handshake_frame_bytes).first->second;
     // The link wakes this broker to write what senders queued in a burst
@@ -453,9 +458,22 @@ unsent try_send_frame(context& ctx, const std::string& node_id,
               ctx.settings.max_frame_bytes);
     return unsent::too_large;
   }
-  return ctx.links.send(node_id, bytes.data(), bytes.size())
-           ? unsent::none
-           : unsent::no_connection;
+  switch (ctx.links.send(node_id, bytes.data(), bytes.size())) {
+    case link_write::sent:
+      return unsent::none;
+    case link_write::busy:
+      if (ctx.metrics != nullptr) {
+        ctx.metrics
+          ->add_counter("troupe_cluster_frames_busy_total",
+                        "Frames not sent: the peer's connection had more "
+                        "than its limit waiting")
+          .inc();
+      }
+      return unsent::busy;
+    case link_write::closed:
+      break;
+  }
+  return unsent::no_connection;
 }
 
 caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,

@@ -50,13 +50,16 @@ caf::expected<caf::actor> spawn_transport(caf::actor_system& sys,
 /// frame is dropped, as are frames to a peer whose connection closes
 /// before they leave), and for a frame over `cluster.max_frame_bytes`,
 /// which is not sent (counted and logged: its receiver would drop the
-/// connection). A writer that finds the socket full waits up to
-/// 4 × `cluster.acceptable_pause` (at least 1 s) for room; then the
-/// connection is dropped and the peer reported down.
+/// connection). While more than 8 MiB wait for a peer that reads too
+/// slowly, a frame sent from a thread that runs actors is not taken either
+/// (counted in `troupe_cluster_frames_busy_total`: an actor's worker never
+/// waits), and any other thread waits for room. A peer that takes nothing
+/// for 4 × `cluster.acceptable_pause` (at least 1 s) while frames wait is
+/// dropped and reported down.
 bool send_frame(context& ctx, const std::string& node_id, const wire::frame& f);
 
 /// Why `send_frame` did not send a frame.
-enum class unsent { none, no_connection, too_large };
+enum class unsent { none, no_connection, too_large, busy };
 
 /// `send_frame`, saying why a frame was not sent (`unsent::none`: it was).
 unsent try_send_frame(context& ctx, const std::string& node_id,

@@ -58,7 +58,8 @@ void transport_core::count(const std::string& name) {
 // through the published link).
 void transport_core::write_frame(connection& c, const wire::frame& f) {
   auto bytes = wire::encode(f);
-  if (c.link->write(bytes.data(), bytes.size()) && frames_out_ != nullptr) {
+  if (c.link->write(bytes.data(), bytes.size()) == link_write::sent
+      && frames_out_ != nullptr) {
     frames_out_->inc();
     bytes_out_->inc(4 + bytes.size());
   }

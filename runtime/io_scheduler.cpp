@@ -1,6 +1,7 @@
 // CAF's work-stealing scheduler whose workers also read sockets.
 #include "io_scheduler.hpp"
 
+#include "actor_thread.hpp"
 #include "io_poller.hpp"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include <caf/policy/work_sharing.hpp>
 #include <caf/policy/work_stealing.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
@@ -53,6 +55,7 @@ public:
 
   template <class Worker>
   caf::resumable* dequeue(Worker* self) {
+    mark_actor_thread();
     auto& data = d(self);
     auto* io = data.poller;
     if (++data.jobs_since_look >= busy_look_interval) {
@@ -133,10 +136,31 @@ public:
   }
 };
 
+// One of CAF's own policies, whose workers mark their threads.
+template <class Policy>
+class marked : public Policy {
+public:
+  template <class Worker>
+  caf::resumable* dequeue(Worker* self) {
+    mark_actor_thread();
+    return Policy::dequeue(self);
+  }
+};
+
 } // namespace
 
 caf::actor_system::module* make_io_scheduler(caf::actor_system& sys) {
   return new caf::scheduler::coordinator<io_stealing>(sys);
+}
+
+caf::actor_system::module* make_stealing_scheduler(caf::actor_system& sys) {
+  return new caf::scheduler::coordinator<marked<caf::policy::work_stealing>>(
+    sys);
+}
+
+caf::actor_system::module* make_sharing_scheduler(caf::actor_system& sys) {
+  return new caf::scheduler::coordinator<marked<caf::policy::work_sharing>>(
+    sys);
 }
 
 } // namespace troupe::runtime

@@ -20,6 +20,12 @@ namespace troupe::runtime {
 ///  - a busy worker looks at the sockets every few jobs, so frames are read
 ///    while every worker is busy.
 /// Erlang's schedulers check for input the same way.
+/// Its workers mark their threads (`mark_actor_thread`).
 caf::actor_system::module* make_io_scheduler(caf::actor_system& sys);
+
+/// CAF's work stealing (without a poller) and work sharing, as CAF builds
+/// them, but with workers that mark their threads.
+caf::actor_system::module* make_stealing_scheduler(caf::actor_system& sys);
+caf::actor_system::module* make_sharing_scheduler(caf::actor_system& sys);
 
 } // namespace troupe::runtime

@@ -53,15 +53,25 @@ void system_config::apply(const node_config& cfg) {
       // I/O thread reads.
       if (!poller) {
         poller = io_poller::make();
-        if (poller) {
-          module_factories.emplace_back(&make_io_scheduler);
-        }
       }
+      use_scheduler(poller ? &make_io_scheduler : &make_stealing_scheduler);
       break;
     case scheduler_policy::sharing:
       set("scheduler.policy", caf::atom("sharing"));
+      use_scheduler(&make_sharing_scheduler);
       break;
   }
+}
+
+// Whichever scheduler runs, its workers mark their threads as running
+// actors (`actor_thread.hpp`).
+void system_config::use_scheduler(module_factory factory) {
+  if (scheduler_factory_) {
+    module_factories[*scheduler_factory_] = std::move(factory);
+    return;
+  }
+  scheduler_factory_ = module_factories.size();
+  module_factories.emplace_back(std::move(factory));
 }
 
 void system_config::use_test_scheduler() {

@@ -56,6 +56,11 @@ public:
   /// The sockets the scheduler's workers read (see `io_scheduler.hpp`);
   /// set by `apply` for the work-stealing policy, null otherwise.
   std::shared_ptr<io_poller> poller;
+
+private:
+  void use_scheduler(module_factory factory);
+  // Where `use_scheduler` put its factory in `module_factories`.
+  std::optional<std::size_t> scheduler_factory_;
 };
 
 /// Returns the Troupe configuration `sys` was built from, or null if it was

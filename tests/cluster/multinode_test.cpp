@@ -428,6 +428,39 @@ tc::wire::hello hello_as(const std::string& node_id, std::string challenge,
           .security = "encrypt"};
 }
 
+// Dials as node `me` with the cluster's key and completes the handshake
+// (offering encryption); whether the node proved itself in turn.
+bool handshake_as(raw_peer& p, const tc::context& ctx, const std::string& me,
+                  char challenge_byte) {
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto first = read_frame(p.fd);
+  auto theirs = tc::wire::decode(first.data(), first.size());
+  if (!theirs || !std::holds_alternative<tc::wire::hello>(*theirs)) {
+    return false;
+  }
+  auto h = std::get<tc::wire::hello>(*theirs);
+  std::string mine(tc::wire::challenge_bytes, challenge_byte);
+  auto bytes = framed(hello_as(me, mine, ctx.settings.name));
+  tc::handshake_transcript t{.cluster = ctx.settings.name,
+                             .protocol = tc::wire::protocol_version,
+                             .initiator_id = me,
+                             .responder_id = h.node_id,
+                             .initiator_challenge = mine,
+                             .responder_challenge = h.challenge,
+                             .initiator_offer = "encrypt",
+                             .responder_offer = h.security};
+  auto proof = framed(tc::wire::auth{
+    .mac = tc::handshake_proof(ctx.key, t, tc::handshake_role::initiator)});
+  bytes.insert(bytes.end(), proof.begin(), proof.end());
+  p.send(bytes);
+  auto answer = read_frame(p.fd);
+  auto a = tc::wire::decode(answer.data(), answer.size());
+  return a && std::holds_alternative<tc::wire::auth>(*a)
+         && tc::handshake_verify(ctx.key, t, tc::handshake_role::responder,
+                                 std::get<tc::wire::auth>(*a).mac);
+}
+
 TEST_CASE("the handshake cannot be reflected: a node that accepted a "
           "connection proves nothing before its peer has") {
   tk::cluster_harness c{{.nodes = 2}};
@@ -541,34 +574,76 @@ TEST_CASE("a peer that reconnects at once, again and again, is accepted "
   constexpr int attempts = 1500;
   for (int i = 0; i < attempts; ++i) {
     raw_peer p{c.at(0).listen_port()};
-    timeval tv{.tv_sec = 10, .tv_usec = 0};
-    ::setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    auto first = read_frame(p.fd);
-    auto theirs = tc::wire::decode(first.data(), first.size());
-    if (!theirs) {
-      continue;
-    }
-    auto h = std::get<tc::wire::hello>(*theirs);
-    std::string mine(tc::wire::challenge_bytes, static_cast<char>(i));
-    auto bytes = framed(hello_as(me, mine, ctx->settings.name));
-    tc::handshake_transcript t{.cluster = ctx->settings.name,
-                               .protocol = tc::wire::protocol_version,
-                               .initiator_id = me,
-                               .responder_id = h.node_id,
-                               .initiator_challenge = mine,
-                               .responder_challenge = h.challenge,
-                               .initiator_offer = "encrypt",
-                               .responder_offer = h.security};
-    auto proof = framed(tc::wire::auth{
-      .mac = tc::handshake_proof(ctx->key, t, tc::handshake_role::initiator)});
-    bytes.insert(bytes.end(), proof.begin(), proof.end());
-    p.send(bytes);
-    auto answer = read_frame(p.fd);
-    auto a = tc::wire::decode(answer.data(), answer.size());
-    accepted += a && std::holds_alternative<tc::wire::auth>(*a) ? 1 : 0;
+    accepted += handshake_as(p, *ctx, me, static_cast<char>(i)) ? 1 : 0;
   }
   CHECK(accepted == attempts);
   CHECK(log_of(c, 0).find("event=peer.refused") == std::string::npos);
+}
+
+TEST_CASE("an actor sending to a peer that stops reading is never made to "
+          "wait: past the connection's limit its sends fail at once with "
+          "peer_busy") {
+  tk::cluster_harness c{{.nodes = 1}};
+  REQUIRE_FALSE(c.start_all());
+  auto ctx = c.at(0).cluster().context();
+  const std::string me = "0123456789abcdef0123456789abcdef";
+  raw_peer p{c.at(0).listen_port()};
+  // A small receive buffer, never read after the handshake.
+  int small = 4096;
+  ::setsockopt(p.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  REQUIRE(handshake_as(p, *ctx, me, 'b'));
+  REQUIRE(c.wait_for([&] { return ctx->links.find(me) != nullptr; }, deadline));
+  // From an actor, on a scheduler worker: 40 frames of 1 MiB, five times
+  // what the connection may have waiting.
+  constexpr int frames = 40;
+  auto cluster = c.at(0).cluster();
+  auto sender = c.at(0).system().spawn([cluster, me](caf::event_based_actor*) {
+    return caf::behavior{
+      [cluster, me](tc::payload_atom) mutable {
+        std::vector<std::string> outcomes;
+        for (int i = 0; i < frames; ++i) {
+          auto err = cluster.send_payload(me, "test.raw",
+                                          std::string(1 << 20, 'x'));
+          bool busy = err && err.category() == caf::atom("cluster")
+                      && err.code()
+                           == static_cast<std::uint8_t>(tc::errc::peer_busy);
+          outcomes.push_back(!err   ? "sent"
+                             : busy ? "peer_busy"
+                                    : caf::to_string(err));
+        }
+        return outcomes;
+      },
+    };
+  });
+  caf::scoped_actor self{c.at(0).system()};
+  std::vector<std::string> outcomes;
+  self->request(sender, caf::infinite, tc::payload_atom::value)
+    .receive([&](std::vector<std::string>& xs) { outcomes = std::move(xs); },
+             [&](caf::error& err) { FAIL(caf::to_string(err)); });
+  REQUIRE(outcomes.size() == std::size_t{frames});
+  int sent = 0;
+  int busy = 0;
+  for (const auto& o : outcomes) {
+    CAPTURE(o);
+    if (o == "sent") {
+      ++sent;
+    } else {
+      // Every refusal says why, and none came from a dropped connection
+      // (a worker that waited out the stall limit would have seen that).
+      CHECK(o == "peer_busy");
+      ++busy;
+    }
+  }
+  CHECK(sent >= 8);
+  CHECK(busy > 0);
+  // Counted, with whatever else the node had for that peer meanwhile
+  // (heartbeats, gossip).
+  auto metrics = c.at(0).metrics().render_prometheus();
+  const std::string line = "\ntroupe_cluster_frames_busy_total ";
+  auto at = metrics.find(line);
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stoi(metrics.substr(at + line.size())) >= busy);
+  caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("a connection that does not finish its handshake in time, or "

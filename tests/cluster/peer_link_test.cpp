@@ -2,6 +2,8 @@
 // written at once or queued and batched, never interleaved, in order per
 // thread; a closed link refuses; a peer that stops reading breaks it.
 #include "troupe/cluster/peer_link.hpp"
+#include "troupe/cluster/session.hpp"
+#include "troupe/runtime/actor_thread.hpp"
 #include "troupe/testkit/read_exactly.hpp"
 
 #include <doctest/doctest.h>
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,9 +68,13 @@ std::optional<std::string> read_frame(int fd) {
   return body;
 }
 
-bool write_text(tc::peer_link& link, const std::string& text) {
+tc::link_write write_as(tc::peer_link& link, const std::string& text) {
   return link.write(reinterpret_cast<const std::uint8_t*>(text.data()),
                     text.size());
+}
+
+bool write_text(tc::peer_link& link, const std::string& text) {
+  return write_as(link, text) == tc::link_write::sent;
 }
 
 // Plays the transport's part: flushes the link on a thread of its own
@@ -237,6 +244,88 @@ TEST_CASE("a peer that stops reading breaks the link after the stall limit, "
   CHECK(got == 0);
 }
 
+TEST_CASE("past the queue's limit, a thread that runs actors is refused at "
+          "once and its frame not taken; any other thread waits for room") {
+  socket_pair s{4096};
+  flusher f;
+  tc::peer_link link{s.send_end, 30s, [&f] { f.kick(); }};
+  f.run(link);
+  const std::string mib(1 << 20, 'm');
+  std::vector<tc::link_write> outcomes;
+  std::thread actor_thread{[&] {
+    troupe::runtime::mark_actor_thread();
+    for (int i = 0; i < 12; ++i) {
+      outcomes.push_back(write_as(link, mib));
+    }
+  }};
+  actor_thread.join();
+  // About 8 MiB were taken (nobody reads), then the rest was refused.
+  std::size_t sent = 0;
+  for (auto o : outcomes) {
+    CHECK(o != tc::link_write::closed);
+    sent += o == tc::link_write::sent ? 1 : 0;
+  }
+  CHECK(sent >= 8);
+  CHECK(sent <= 10);
+  CHECK(outcomes.back() == tc::link_write::busy);
+  CHECK_FALSE(link.closed());
+  // A plain thread waits until the reader has made room.
+  std::thread plain{[&] { CHECK(write_text(link, "after the wait")); }};
+  std::vector<std::string> got;
+  while (got.size() < sent + 1) {
+    auto frame = read_frame(s.recv_end);
+    REQUIRE(frame.has_value());
+    got.push_back(std::move(*frame));
+  }
+  plain.join();
+  f.stop();
+  // What was taken arrives whole and in order; nothing refused does.
+  for (std::size_t i = 0; i < sent; ++i) {
+    CHECK(got[i] == mib);
+  }
+  CHECK(got[sent] == "after the wait");
+}
+
+TEST_CASE("a secured link's frames open in order at the other end, written "
+          "directly or sealed together in batches") {
+  for (auto level : {tc::protection::encrypt, tc::protection::authenticate}) {
+    socket_pair s{16 * 1024};
+    flusher f;
+    tc::peer_link link{s.send_end, 10s, [&f] { f.kick(); }};
+    const std::string key(32, 'q');
+    link.secure(tc::record_sealer{level, key});
+    f.run(link);
+    std::mt19937_64 rng{5};
+    std::vector<std::string> sent;
+    for (int i = 0; i < 300; ++i) {
+      sent.push_back(
+        std::string(rng() % 3 == 0 ? rng() % 100000 + 1 : rng() % 200 + 1,
+                    static_cast<char>('a' + i % 26)));
+      REQUIRE(write_text(link, sent.back()));
+      if (i % 50 == 0) {
+        // A pause past the busy window: the next frame is written
+        // directly, as a record of its own.
+        std::this_thread::sleep_for(1ms);
+      }
+    }
+    tc::session_inbox in{1 << 20};
+    in.secure(level, key);
+    std::vector<std::string> got;
+    std::vector<char> buf(1 << 16);
+    while (got.size() < sent.size()) {
+      auto n = ::read(s.recv_end, buf.data(), buf.size());
+      REQUIRE(n > 0);
+      in.append(buf.data(), static_cast<std::size_t>(n));
+      for (auto v = in.next(); v.data != nullptr; v = in.next()) {
+        got.emplace_back(reinterpret_cast<const char*>(v.data), v.size);
+      }
+      REQUIRE_FALSE(in.broken());
+    }
+    CHECK(got == sent);
+    f.stop();
+  }
+}
+
 TEST_CASE("links by node id: a replaced link is not removed by its "
           "predecessor, and a peer without a link is not connected") {
   socket_pair a;
@@ -250,12 +339,14 @@ TEST_CASE("links by node id: a replaced link is not removed by its "
   CHECK(links.find("n1") == second);
   std::string body = "routed";
   CHECK(links.send("n1", reinterpret_cast<const std::uint8_t*>(body.data()),
-                   body.size()));
+                   body.size())
+        == tc::link_write::sent);
   while (second->flush() == tc::peer_link::flush_result::again) {
   }
   CHECK(read_frame(b.recv_end) == "routed");
-  CHECK_FALSE(links.send(
-    "n2", reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
+  CHECK(links.send("n2", reinterpret_cast<const std::uint8_t*>(body.data()),
+                   body.size())
+        == tc::link_write::closed);
   links.erase("n1", second);
   CHECK(links.find("n1") == nullptr);
 }

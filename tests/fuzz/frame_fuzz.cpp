@@ -87,10 +87,10 @@ void check_records(const std::uint8_t* data, std::size_t size) {
     if (size == 0) {
       continue;
     }
-    std::vector<std::uint8_t> frame{
-      static_cast<std::uint8_t>(size >> 24),
-      static_cast<std::uint8_t>(size >> 16),
-      static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size)};
+    std::vector<std::uint8_t> frame{static_cast<std::uint8_t>(size >> 24),
+                                    static_cast<std::uint8_t>(size >> 16),
+                                    static_cast<std::uint8_t>(size >> 8),
+                                    static_cast<std::uint8_t>(size)};
     frame.insert(frame.end(), data, data + size);
     tc::record_sealer sealer{level, key};
     std::vector<std::uint8_t> records;

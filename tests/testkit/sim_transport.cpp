@@ -26,9 +26,10 @@ public:
   sim_link(network* net, const sim_time* now, network::end_id end)
     : net_(net), now_(now), end_(end) {}
 
-  bool write(const std::uint8_t* body, std::size_t size) override {
+  cluster::link_write write(const std::uint8_t* body,
+                            std::size_t size) override {
     if (closed_) {
-      return false;
+      return cluster::link_write::closed;
     }
     std::vector<std::uint8_t> plain(4 + size);
     auto n = static_cast<std::uint32_t>(size);
@@ -42,7 +43,7 @@ public:
       std::vector<std::uint8_t> sealed;
       if (!sealer_->seal(plain.data(), plain.size(), sealed)) {
         closed_ = true;
-        return false;
+        return cluster::link_write::closed;
       }
       bytes.assign(sealed.begin(), sealed.end());
     } else {
@@ -51,7 +52,7 @@ public:
     if (!net_->write(end_, std::move(bytes), *now_)) {
       closed_ = true;
     }
-    return !closed_;
+    return closed_ ? cluster::link_write::closed : cluster::link_write::sent;
   }
 
   void secure(cluster::record_sealer sealer) override {
