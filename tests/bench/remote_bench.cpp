@@ -17,6 +17,7 @@
 #include "troupe/cluster/session.hpp"
 #include "troupe/cluster/transport.hpp"
 #include "troupe/testkit/node_process.hpp"
+#include "troupe/testkit/raw_peer.hpp"
 #include "troupe/testkit/read_exactly.hpp"
 #include "troupe/testkit/wait.hpp"
 
@@ -356,29 +357,6 @@ void bench_socket(std::uint16_t port) {
 // A whole handshake as a peer that dials sees it: connect, both hellos,
 // both proofs and the session's keys. The mean of `n`, in microseconds.
 double bench_handshake(std::uint16_t port, const tc::context& ctx, int n) {
-  auto read_frame = [](int fd) {
-    std::uint8_t len[4];
-    std::vector<std::uint8_t> body;
-    if (tk::read_exactly(fd, len, 4)) {
-      body.resize((std::size_t{len[0]} << 24) | (std::size_t{len[1]} << 16)
-                  | (std::size_t{len[2]} << 8) | std::size_t{len[3]});
-      if (!tk::read_exactly(fd, body.data(), body.size())) {
-        body.clear();
-      }
-    }
-    return body;
-  };
-  auto write_frame = [](int fd, const tc::wire::frame& f) {
-    auto body = tc::wire::encode(f);
-    auto size = static_cast<std::uint32_t>(body.size());
-    std::vector<std::uint8_t> out{static_cast<std::uint8_t>(size >> 24),
-                                  static_cast<std::uint8_t>(size >> 16),
-                                  static_cast<std::uint8_t>(size >> 8),
-                                  static_cast<std::uint8_t>(size)};
-    out.insert(out.end(), body.begin(), body.end());
-    return ::send(fd, out.data(), out.size(), MSG_NOSIGNAL)
-           == static_cast<ssize_t>(out.size());
-  };
   const std::string me = "0123456789abcdef0123456789abcdef";
   auto offer
     = std::string{tc::to_string(tc::policy_of(ctx.settings.security).offer)};
@@ -390,42 +368,11 @@ double bench_handshake(std::uint16_t port, const tc::context& ctx, int n) {
     }
     std::string challenge(tc::wire::challenge_bytes, '\0');
     randombytes_buf(challenge.data(), challenge.size());
-    auto first = read_frame(fd);
-    auto theirs = tc::wire::decode(first.data(), first.size());
-    if (!theirs || !std::holds_alternative<tc::wire::hello>(*theirs)) {
-      fail("no hello from the far side");
+    auto t = tk::dial_handshake(fd, ctx, me, challenge, offer);
+    if (!t) {
+      fail("the far side did not prove itself");
     }
-    const auto& h = std::get<tc::wire::hello>(*theirs);
-    tc::handshake_transcript t{.cluster = ctx.settings.name,
-                               .protocol = tc::wire::protocol_version,
-                               .initiator_id = me,
-                               .responder_id = h.node_id,
-                               .initiator_challenge = challenge,
-                               .responder_challenge = h.challenge,
-                               .initiator_offer = offer,
-                               .responder_offer = h.security};
-    bool sent
-      = write_frame(fd,
-                    tc::wire::hello{.node_id = me,
-                                    .name = "bench@127.0.0.1",
-                                    .address = {.host = "127.0.0.1", .port = 1},
-                                    .incarnation = 1,
-                                    .challenge = challenge,
-                                    .cluster = ctx.settings.name,
-                                    .security = offer})
-        && write_frame(
-          fd, tc::wire::auth{.mac = tc::handshake_proof(
-                               ctx.key, t, tc::handshake_role::initiator)});
-    auto answer = read_frame(fd);
-    auto proof = tc::wire::decode(answer.data(), answer.size());
-    if (!sent || !proof || !std::holds_alternative<tc::wire::auth>(*proof)) {
-      fail("the far side sent no proof");
-    }
-    if (!tc::handshake_verify(ctx.key, t, tc::handshake_role::responder,
-                              std::get<tc::wire::auth>(*proof).mac)) {
-      fail("the far side's proof did not verify");
-    }
-    static_cast<void>(tc::session_keys_of(ctx.key, t));
+    static_cast<void>(tc::session_keys_of(ctx.key, *t));
     ::close(fd);
   }
   std::chrono::duration<double, std::micro> took = clock_type::now() - start;

@@ -1,6 +1,7 @@
 // Multi-node cluster tests in one process: real nodes on loopback through
 // the test kit's cluster harness.
 #include "troupe/testkit/cluster_harness.hpp"
+#include "troupe/testkit/raw_peer.hpp"
 
 #include "troupe/cluster/atoms.hpp"
 #include "troupe/cluster/console_commands.hpp"
@@ -428,37 +429,16 @@ tc::wire::hello hello_as(const std::string& node_id, std::string challenge,
           .security = "encrypt"};
 }
 
-// Dials as node `me` with the cluster's key and completes the handshake
-// (offering encryption); whether the node proved itself in turn.
+// Dials as node `me` and completes the handshake, offering encryption;
+// whether the node proved itself in turn.
 bool handshake_as(raw_peer& p, const tc::context& ctx, const std::string& me,
                   char challenge_byte) {
   timeval tv{.tv_sec = 10, .tv_usec = 0};
   ::setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  auto first = read_frame(p.fd);
-  auto theirs = tc::wire::decode(first.data(), first.size());
-  if (!theirs || !std::holds_alternative<tc::wire::hello>(*theirs)) {
-    return false;
-  }
-  auto h = std::get<tc::wire::hello>(*theirs);
-  std::string mine(tc::wire::challenge_bytes, challenge_byte);
-  auto bytes = framed(hello_as(me, mine, ctx.settings.name));
-  tc::handshake_transcript t{.cluster = ctx.settings.name,
-                             .protocol = tc::wire::protocol_version,
-                             .initiator_id = me,
-                             .responder_id = h.node_id,
-                             .initiator_challenge = mine,
-                             .responder_challenge = h.challenge,
-                             .initiator_offer = "encrypt",
-                             .responder_offer = h.security};
-  auto proof = framed(tc::wire::auth{
-    .mac = tc::handshake_proof(ctx.key, t, tc::handshake_role::initiator)});
-  bytes.insert(bytes.end(), proof.begin(), proof.end());
-  p.send(bytes);
-  auto answer = read_frame(p.fd);
-  auto a = tc::wire::decode(answer.data(), answer.size());
-  return a && std::holds_alternative<tc::wire::auth>(*a)
-         && tc::handshake_verify(ctx.key, t, tc::handshake_role::responder,
-                                 std::get<tc::wire::auth>(*a).mac);
+  return tk::dial_handshake(
+           p.fd, ctx, me,
+           std::string(tc::wire::challenge_bytes, challenge_byte), "encrypt")
+    .has_value();
 }
 
 TEST_CASE("the handshake cannot be reflected: a node that accepted a "
