@@ -269,9 +269,11 @@ caf::error cluster_client::send_payload(const std::string& node_id,
     return err;
   }
   auto size = data.size();
-  switch (try_send_frame(*ctx_, node_id,
-                         wire::frame{wire::payload{.kind = std::move(kind),
-                                                   .data = std::move(data)}})) {
+  auto why
+    = try_send_frame(*ctx_, node_id,
+                     wire::frame{wire::payload{.kind = std::move(kind),
+                                               .data = std::move(data)}});
+  switch (why) {
     case unsent::none:
       return {};
     case unsent::too_large:
@@ -281,10 +283,7 @@ caf::error cluster_client::send_payload(const std::string& node_id,
                     "({})",
                     size, ctx_->settings.max_frame_bytes));
     case unsent::busy:
-      return caf::make_error(
-        errc::peer_busy,
-        "the connection to " + node_id
-          + " has more than its limit waiting (the peer reads too slowly)");
+      return caf::make_error(errc::peer_busy, describe(why, *ctx_, node_id));
     case unsent::no_connection:
       break;
   }

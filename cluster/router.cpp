@@ -749,20 +749,8 @@ private:
 
   // Sends a routed message; empty, or why it was not sent.
   std::string send_or_why(const std::string& to, wire::route r) {
-    switch (try_send_frame(*ctx_, to, wire::frame{std::move(r)})) {
-      case unsent::none:
-        return {};
-      case unsent::too_large:
-        return fmt::format("the message is over cluster.max_frame_bytes ({})",
-                           ctx_->settings.max_frame_bytes);
-      case unsent::busy:
-        return fmt::format("the connection to {} has more than its limit "
-                           "waiting (the peer reads too slowly)",
-                           to);
-      case unsent::no_connection:
-        break;
-    }
-    return "no connection to " + to;
+    return describe(try_send_frame(*ctx_, to, wire::frame{std::move(r)}), *ctx_,
+                    to);
   }
 
   caf::error unsent_error(const std::string& name, const std::string& why) {

@@ -436,6 +436,24 @@ caf::behavior transport_state::make_behavior() {
 
 } // namespace
 
+std::string describe(unsent why, const context& ctx,
+                     const std::string& node_id) {
+  switch (why) {
+    case unsent::none:
+      return {};
+    case unsent::too_large:
+      return fmt::format("the message is over cluster.max_frame_bytes ({})",
+                         ctx.settings.max_frame_bytes);
+    case unsent::busy:
+      return fmt::format("the connection to {} has more than its limit "
+                         "waiting (the peer reads too slowly)",
+                         node_id);
+    case unsent::no_connection:
+      break;
+  }
+  return "no connection to " + node_id;
+}
+
 bool send_frame(context& ctx, const std::string& node_id,
                 const wire::frame& f) {
   return try_send_frame(ctx, node_id, f) == unsent::none;

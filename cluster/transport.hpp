@@ -61,6 +61,11 @@ bool send_frame(context& ctx, const std::string& node_id, const wire::frame& f);
 /// Why `send_frame` did not send a frame.
 enum class unsent { none, no_connection, too_large, busy };
 
+/// Why a frame to `node_id` was not sent, for people (empty for
+/// `unsent::none`).
+std::string describe(unsent why, const context& ctx,
+                     const std::string& node_id);
+
 /// `send_frame`, saying why a frame was not sent (`unsent::none`: it was).
 unsent try_send_frame(context& ctx, const std::string& node_id,
                       const wire::frame& f);
