@@ -32,7 +32,8 @@ bool active(const member& m) {
 } // namespace
 
 std::set<std::string> troupe_capabilities() {
-  return {std::string{capability_negotiation}};
+  return {std::string{capability_negotiation},
+          std::string{capability_forget_removed}};
 }
 
 std::string this_software() {

@@ -19,6 +19,12 @@ namespace troupe::cluster {
 /// holds it, no node older than capability negotiation is left.
 constexpr std::string_view capability_negotiation = "troupe.capabilities";
 
+/// Every active member forgets removed members the same way (records carry
+/// where they were added, so a forgotten one cannot come back): only then
+/// does the leader prune them.
+constexpr std::string_view capability_forget_removed
+  = "troupe.membership.forget";
+
 /// The capabilities Troupe's own cluster layer states.
 std::set<std::string> troupe_capabilities();
 

@@ -52,9 +52,9 @@ public:
     if (!views) {
       return failed("members", views.error());
     }
-    std::string text = fmt::format("{:<24} {:<9} {:<22} {:<9} {:>4}  {:<16} {}",
-                                   "name", "node", "address", "status", "inc",
-                                   "flags", "software");
+    std::string text = fmt::format(
+      "{:<24} {:<9} {:<22} {:<9} {:>4} {:>4}  {:<16} {}", "name", "node",
+      "address", "status", "inc", "up#", "flags", "software");
     auto list = nlohmann::json::array();
     for (const auto& v : *views) {
       const auto& m = v.info;
@@ -69,16 +69,18 @@ public:
       flag(v.leader, "leader");
       flag(v.unreachable && m.status != member_status::removed, "unreachable");
       flag(m.announcement.draining, "draining");
-      text += fmt::format("\n{:<24} {:<9} {:<22} {:<9} {:>4}  {:<16} {}",
-                          m.name, short_id(m.node_id),
-                          runtime::to_string(m.address), to_string(m.status),
-                          m.incarnation, flags.empty() ? "-" : flags,
-                          m.software.empty() ? "?" : m.software);
+      text += fmt::format(
+        "\n{:<24} {:<9} {:<22} {:<9} {:>4} {:>4}  {:<16} {}", m.name,
+        short_id(m.node_id), runtime::to_string(m.address), to_string(m.status),
+        m.incarnation,
+        m.up_number == 0 ? std::string{"-"} : std::to_string(m.up_number),
+        flags.empty() ? "-" : flags, m.software.empty() ? "?" : m.software);
       list.push_back({{"name", m.name},
                       {"node_id", m.node_id},
                       {"address", runtime::to_string(m.address)},
                       {"status", to_string(m.status)},
                       {"incarnation", m.incarnation},
+                      {"up_number", m.up_number},
                       {"self", v.self},
                       {"leader", v.leader},
                       {"unreachable", v.unreachable},

@@ -29,6 +29,7 @@ namespace troupe::cluster {
 class name_table;
 class kind_registry;
 struct routing_view;
+struct router_memory;
 struct cluster_snapshot;
 
 /// Created once per node by the cluster application and passed to each of
@@ -80,6 +81,9 @@ struct context {
   /// count in their ids, `handoff_ledger.hpp`); kept here so that a router
   /// that restarts never gives an id twice.
   std::atomic<std::uint32_t> transfers_started{0};
+  /// What the router keeps across its own restarts (`router_memory.hpp`);
+  /// made and used by the running router only.
+  std::shared_ptr<router_memory> router_kept;
 
   /// The running transport, or an invalid handle.
   caf::actor transport() const {

@@ -1,6 +1,7 @@
 // A cluster member and its status transitions.
 #include "member.hpp"
 
+#include <algorithm>
 #include <tuple>
 
 namespace troupe::cluster {
@@ -92,6 +93,12 @@ member merge(const member& a, const member& b) {
                        : b;
   out.software = said.software;
   out.capabilities = said.capabilities;
+  const auto& added
+    = std::tie(a.added_at, a.added_by) >= std::tie(b.added_at, b.added_by) ? a
+                                                                           : b;
+  out.added_by = added.added_by;
+  out.added_at = added.added_at;
+  out.up_number = std::max(a.up_number, b.up_number);
   return out;
 }
 

@@ -68,6 +68,18 @@ struct member {
   /// The features it supports (`capabilities.hpp`); a feature is used
   /// cluster-wide only when every active member has it.
   std::set<std::string> capabilities{};
+  /// Where this record (this incarnation) entered the state: the node that
+  /// added it and that node's version counter after the addition. A state
+  /// whose version has passed this point has seen the record, so if it no
+  /// longer holds it the record was forgotten on purpose (a removed member
+  /// pruned) and must not come back from an older copy. Empty from a node
+  /// older than this field (such a record is never taken as forgotten).
+  std::string added_by{};
+  std::uint64_t added_at = 0;
+  /// The order in which members went up (the leader gives each the next
+  /// number as it moves it up; 0 before that, and from a node older than
+  /// this field): the lower, the older (`keep_oldest`).
+  std::uint64_t up_number = 0;
 
   /// Whether it takes part in the cluster (joining, up, leaving).
   bool is_active() const;
@@ -79,8 +91,10 @@ struct member {
 /// incarnation wins; for the same incarnation the status that is further
 /// along wins, the newer announcement wins, and the software and
 /// capabilities the node stated win over none (a node older than those
-/// fields passes records on without them). Commutative, associative and
-/// idempotent; ties are broken by comparing whole values.
+/// fields passes records on without them), and so does the point where
+/// the record was added; of two up numbers the higher (two leaders that
+/// moved it up at once: both agree on it afterwards). Commutative, associative
+/// and idempotent; ties are broken by comparing whole values.
 member merge(const member& a, const member& b);
 
 } // namespace troupe::cluster

@@ -23,8 +23,14 @@ bool membership::add(const member& m, const std::string& by) {
       return false; // the same boot: only transitions change it
     }
   }
-  members_[m.node_id] = m;
   version_.bump(by);
+  std::erase_if(reach_, [&m](const auto& entry) {
+    return entry.first.second == m.node_id
+           && entry.second.subject_incarnation != m.incarnation;
+  });
+  auto& added = members_[m.node_id] = m;
+  added.added_by = by;
+  added.added_at = version_.get(by);
   return true;
 }
 
@@ -35,6 +41,13 @@ bool membership::transition(const std::string& node_id, member_status to,
     return false;
   }
   i->second.status = to;
+  if (to == member_status::up) {
+    std::uint64_t last = 0;
+    for (const auto& [id, m] : members_) {
+      last = std::max(last, m.up_number);
+    }
+    i->second.up_number = last + 1;
+  }
   version_.bump(by);
   return true;
 }
@@ -136,26 +149,52 @@ std::optional<std::string> membership::leader() const {
     [](const member& m) { return m.status == member_status::joining; });
 }
 
+namespace {
+
+// Whether a state at version `v` has seen `m` added: if it no longer holds
+// it, it forgot it on purpose.
+bool seen_added(const version_vector& v, const member& m) {
+  return !m.added_by.empty() && v.get(m.added_by) >= m.added_at;
+}
+
+} // namespace
+
 membership membership::merge(const membership& a, const membership& b) {
-  membership out = a;
-  for (const auto& [id, m] : b.members_) {
-    auto i = out.members_.find(id);
-    if (i == out.members_.end()) {
+  membership out;
+  for (const auto& [id, m] : a.members_) {
+    auto i = b.members_.find(id);
+    if (i != b.members_.end()) {
+      out.members_.emplace(id, cluster::merge(m, i->second));
+    } else if (!seen_added(b.version_, m)) {
       out.members_.emplace(id, m);
-    } else {
-      i->second = cluster::merge(i->second, m);
     }
   }
-  for (const auto& [key, rec] : b.reach_) {
-    auto i = out.reach_.find(key);
-    if (i == out.reach_.end()) {
-      out.reach_.emplace(key, rec);
-    } else if (std::tie(rec.subject_incarnation, rec.version, rec.unreachable)
+  for (const auto& [id, m] : b.members_) {
+    if (!a.members_.count(id) && !seen_added(a.version_, m)) {
+      out.members_.emplace(id, m);
+    }
+  }
+  // An observation of a member no longer held, or of an earlier
+  // incarnation, says nothing any more.
+  auto current = [&out](const reach_key& key, const reachability_record& r) {
+    const auto* subject = out.find(key.second);
+    return subject != nullptr && r.subject_incarnation == subject->incarnation;
+  };
+  for (const auto* side : {&a.reach_, &b.reach_}) {
+    for (const auto& [key, rec] : *side) {
+      if (!current(key, rec)) {
+        continue;
+      }
+      auto [i, fresh] = out.reach_.emplace(key, rec);
+      if (!fresh
+          && std::tie(rec.subject_incarnation, rec.version, rec.unreachable)
                > std::tie(i->second.subject_incarnation, i->second.version,
                           i->second.unreachable)) {
-      i->second = rec;
+        i->second = rec;
+      }
     }
   }
+  out.version_ = a.version_;
   out.version_.merge(b.version_);
   out.ring_ = std::max(a.ring_, b.ring_);
   return out;
@@ -164,12 +203,45 @@ membership membership::merge(const membership& a, const membership& b) {
 void membership::keep_stated(const membership& earlier) {
   for (auto& [id, m] : members_) {
     const auto* known = earlier.find(id);
-    if (known != nullptr && known->incarnation == m.incarnation
-        && m.software.empty() && m.capabilities.empty()) {
+    if (known == nullptr || known->incarnation != m.incarnation) {
+      continue;
+    }
+    if (m.software.empty() && m.capabilities.empty()) {
       m.software = known->software;
       m.capabilities = known->capabilities;
     }
+    if (m.added_by.empty()) {
+      m.added_by = known->added_by;
+      m.added_at = known->added_at;
+    }
   }
+}
+
+forgotten membership::forget_removed(const std::string& by) {
+  forgotten out;
+  for (auto i = members_.begin(); i != members_.end();) {
+    // A record without the point where it was added (from an older node)
+    // could come back from any copy that still holds it: kept.
+    if (i->second.status == member_status::removed
+        && !i->second.added_by.empty()) {
+      out.members.push_back(std::move(i->second));
+      i = members_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  out.observations = std::erase_if(reach_, [this](const auto& entry) {
+    const auto& [observer, subject] = entry.first;
+    const auto* o = find(observer);
+    const auto* s = find(subject);
+    return o == nullptr || o->status == member_status::removed || s == nullptr
+           || s->status == member_status::removed
+           || s->incarnation != entry.second.subject_incarnation;
+  });
+  if (!out.members.empty() || out.observations > 0) {
+    version_.bump(by);
+  }
+  return out;
 }
 
 bool membership::set_ring(ring r, const std::string& by) {
@@ -348,6 +420,17 @@ std::vector<std::pair<std::string, member_status>> leader_actions(
     g.seen = {self};
   }
   return done;
+}
+
+forgotten forget_removed(gossip_state& g, const std::string& self) {
+  if (g.state.leader() != self || !converged(g)) {
+    return {};
+  }
+  auto out = g.state.forget_removed(self);
+  if (!out.members.empty() || out.observations > 0) {
+    g.seen = {self};
+  }
+  return out;
 }
 
 std::optional<std::string>

@@ -30,9 +30,17 @@ struct reachability_record {
     = default;
 };
 
+/// What `forget_removed` pruned.
+struct forgotten {
+  std::vector<member> members;
+  std::size_t observations = 0;
+};
+
 /// The cluster state every node keeps a copy of and gossips. Removed
-/// members stay as tombstones so that a stale peer cannot bring them back;
-/// only a higher incarnation of the same node id replaces one.
+/// members stay as tombstones until every member has seen the removal;
+/// then the leader forgets them (`forget_removed`), and the point where
+/// each record was added keeps a stale copy from bringing them back. Only
+/// a higher incarnation of the same node id replaces a member.
 class membership {
 public:
   using members_type = std::map<std::string, member>;    // by node id
@@ -61,12 +69,14 @@ public:
   // -- local changes: each bumps `by`'s entry of the version ------------------
 
   /// Adds or replaces a member (a join, or a restarted node with a higher
-  /// incarnation). A lower incarnation than the one known is ignored.
+  /// incarnation), recording `by` and its new version counter as the point
+  /// where it was added. A lower incarnation than the one known is
+  /// ignored; observations of the replaced incarnation are dropped.
   /// Returns whether the state changed.
   bool add(const member& m, const std::string& by);
 
   /// Moves a member to `to` if that is a legal transition; returns whether
-  /// it did.
+  /// it did. A member moved up gets the next up number.
   bool transition(const std::string& node_id, member_status to,
                   const std::string& by);
 
@@ -79,14 +89,28 @@ public:
   /// Replaces `node_id`'s own announcement (only that node calls this).
   bool announce(const std::string& node_id, service_announcement a);
 
+  /// Raises `node`'s version entry to at least `floor` (a node starting a
+  /// new incarnation: see `member::added_at`).
+  void raise_version(const std::string& node, std::uint64_t floor) {
+    version_.raise(node, floor);
+  }
+
+  /// Forgets removed members whose records say where they were added (the
+  /// merge never takes those back from an older copy; a record from a node
+  /// older than `member::added_by` could come back, so it is kept) and the
+  /// observations whose observer or subject is removed or gone, or that
+  /// concern an earlier incarnation of their subject. A change by `by` if
+  /// it pruned anything.
+  forgotten forget_removed(const std::string& by);
+
   /// Replaces the ring (only the leader calls this); returns whether it
   /// changed.
   bool set_ring(ring r, const std::string& by);
 
-  /// Puts back the software and capabilities `earlier` knew for a member's
-  /// same incarnation where this state has none: a newer state passed on by
-  /// a node whose build predates those fields arrives without them. Not a
-  /// change of the state (the version stays).
+  /// Puts back the software, capabilities and point of addition `earlier`
+  /// knew for a member's same incarnation where this state has none: a newer
+  /// state passed on by a node whose build predates those fields arrives
+  /// without them. Not a change of the state (the version stays).
   void keep_stated(const membership& earlier);
 
   // -- queries ----------------------------------------------------------------
@@ -105,10 +129,14 @@ public:
   /// Derived from the state alone, so every converged node agrees.
   std::optional<std::string> leader() const;
 
-  /// The merge: members by `cluster::merge`, observations by the higher
-  /// (subject incarnation, version), versions by pointwise maximum, rings
-  /// by the higher epoch (ties by the rings' total order). Commutative,
-  /// associative and idempotent.
+  /// The merge: members held by both by `cluster::merge`; a member held by
+  /// one side only is kept unless the other side's version has seen it
+  /// added (then that side forgot it: `forget_removed`); observations by
+  /// the higher (subject incarnation, version), dropping those of members
+  /// not kept or of an earlier incarnation; versions by pointwise maximum,
+  /// rings by the higher epoch (ties by the rings' total order).
+  /// Commutative, associative and idempotent on states made by these
+  /// operations.
   static membership merge(const membership& a, const membership& b);
 
   friend bool operator==(const membership&, const membership&) = default;
@@ -174,6 +202,11 @@ struct leader_policy {
 std::vector<std::pair<std::string, member_status>> leader_actions(
   gossip_state& g, const std::string& self, const leader_policy& policy,
   const std::map<std::string, std::chrono::milliseconds>& unreachable_for);
+
+/// The leader's pruning (`membership::forget_removed`), only on a converged
+/// state: every reachable active member has then seen each removal before
+/// the record goes.
+forgotten forget_removed(gossip_state& g, const std::string& self);
 
 /// Picks the peer for a gossip round from `connected` (node ids of peers
 /// with a live connection), using the uniform random number `random`: with

@@ -6,6 +6,7 @@
 #include "../runtime/atomic_file.hpp"
 #include "../runtime/errors.hpp"
 #include "atoms.hpp"
+#include "capabilities.hpp"
 #include "errors.hpp"
 #include "phi_detector.hpp"
 #include "router.hpp"
@@ -17,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 
 namespace troupe::cluster {
@@ -24,6 +26,9 @@ namespace troupe::cluster {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+// How many forgotten members a node keeps dialling (see `connect_all`).
+constexpr std::size_t max_forgotten_dialled = 64;
 
 struct peer_info {
   phi_detector detector;
@@ -76,18 +81,28 @@ private:
 
   // -- start ------------------------------------------------------------------
 
+  // This node's record as it joins, in its present incarnation.
+  member own_record() const {
+    return {.node_id = me(),
+            .name = ctx_->name,
+            .address = ctx_->advertised,
+            .incarnation = incarnation_,
+            .status = member_status::joining,
+            .software = ctx_->software,
+            .capabilities = ctx_->capabilities};
+  }
+
   void boot() {
     load();
-    member mine{.node_id = me(),
-                .name = ctx_->name,
-                .address = ctx_->advertised,
-                .incarnation = incarnation_,
-                .status = member_status::joining,
-                .software = ctx_->software,
-                .capabilities = ctx_->capabilities};
     if (const auto* known = g_.state.find(me());
         known == nullptr || known->incarnation < incarnation_) {
-      g_.state.add(mine, me());
+      // The point where this incarnation's record is added must lie past
+      // any the previous one reached (the others may have seen changes it
+      // made but did not get to save): else they would take the new record
+      // for one they forgot. A boot's incarnation is above every earlier
+      // one, so its counter starts above theirs.
+      g_.state.raise_version(me(), incarnation_ << 32);
+      g_.state.add(own_record(), me());
     }
     g_.seen = {me()};
     dirty_ = true;
@@ -140,11 +155,18 @@ private:
     if (!dirty_) {
       return;
     }
-    auto bytes = wire::encode(wire::persisted_state{
+    // Written only if it will read back: a state the reader would refuse
+    // keeps the last good file instead.
+    auto bytes = wire::encode_checked(wire::persisted_state{
       .node_id = me(), .incarnation = incarnation_, .gossip = g_});
+    if (!bytes) {
+      log_->error("event=state.save_failed reason=\"{}\"",
+                  runtime::describe(bytes.error()));
+      return;
+    }
     auto err = runtime::write_file_atomically(
       ctx_->data_dir / state_file_name,
-      {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+      {reinterpret_cast<const char*>(bytes->data()), bytes->size()});
     if (err) {
       log_->error("event=state.save_failed reason=\"{}\"",
                   runtime::describe(err));
@@ -153,21 +175,30 @@ private:
     dirty_ = false;
   }
 
-  // Dials every member not connected. Down and removed members are tried
-  // too, every tenth round: after a partition heals, this is how the two
-  // sides find each other again (each then sees itself removed by the
-  // other and rejoins).
+  // Dials every member not connected. Down, removed and forgotten members
+  // are tried too, every tenth round: after a partition heals, this is how
+  // the two sides find each other again (each then sees itself removed or
+  // forgotten by the other and rejoins).
   void connect_all(bool retry_gone) {
     auto transport = ctx_->transport();
+    auto dial = [&](const std::string& id, const runtime::endpoint& at) {
+      if (auto p = peers_.find(id); p != peers_.end() && p->second.connected) {
+        return;
+      }
+      self_->send(transport, connect_atom::value, runtime::to_string(at));
+    };
     for (const auto& [id, m] : g_.state.members()) {
       if (id == me() || (m.status >= member_status::down && !retry_gone)) {
         continue;
       }
-      if (auto p = peers_.find(id); p != peers_.end() && p->second.connected) {
-        continue;
+      dial(id, m.address);
+    }
+    if (retry_gone) {
+      for (const auto& [id, at] : forgotten_) {
+        if (g_.state.find(id) == nullptr) {
+          dial(id, at);
+        }
       }
-      self_->send(transport, connect_atom::value,
-                  runtime::to_string(m.address));
     }
     if (connected_count() == 0) {
       for (const auto& seed : ctx_->seeds) {
@@ -206,6 +237,7 @@ private:
   void after_change() {
     dirty_ = true;
     auto now = snapshot();
+    remember_forgotten(now);
     for (const auto& [id, entry] : now) {
       const auto& [m, unreachable] = entry;
       auto old = last_.find(id);
@@ -242,6 +274,26 @@ private:
     // Saved at once: a node killed right after a change still comes back
     // knowing whom to call.
     persist();
+  }
+
+  // Members that left the state (forgotten by the leader) stay dialable
+  // from here for a while: see `connect_all`.
+  void remember_forgotten(const view_map& now) {
+    for (const auto& [id, entry] : last_) {
+      if (!now.count(id) && id != me()) {
+        // Taken from the leader's state: the removal was never seen here.
+        if (entry.first.status != member_status::removed) {
+          emit(member_event_kind::removed, entry.first);
+        }
+        std::erase_if(forgotten_,
+                      [&id](const auto& f) { return f.first == id; });
+        forgotten_.emplace_back(id, entry.first.address);
+        unreachable_since_.erase(id);
+      }
+    }
+    while (forgotten_.size() > max_forgotten_dialled) {
+      forgotten_.pop_front();
+    }
   }
 
   void emit_status(const member& m) {
@@ -284,10 +336,18 @@ private:
 
   // A node that finds itself down or removed while it runs (say, after a
   // partition longer than down_after) rejoins as a new incarnation, unless
-  // it left on purpose.
+  // it left on purpose; so does one the others forgot (removed, and pruned
+  // once every member saw it), which finds its own record gone when it
+  // merges their state.
   void check_self() {
     const auto* m = g_.state.find(me());
-    if (m == nullptr || m->status < member_status::down || leaving_) {
+    if (leaving_ || (m != nullptr && m->status < member_status::down)) {
+      return;
+    }
+    if (m == nullptr) {
+      auto forgotten = own_record();
+      forgotten.status = member_status::removed;
+      rejoin(forgotten);
       return;
     }
     rejoin(*m);
@@ -551,6 +611,12 @@ private:
       after_change();
       broadcast_state();
     }
+    // After the changes above are told (a member removed is reported
+    // removed before it is forgotten).
+    if (may_forget() && pruned_removed()) {
+      after_change();
+      broadcast_state();
+    }
     observe_convergence(converged(g_));
     if (converged(g_) && !converged_) {
       converged_ = true;
@@ -558,6 +624,31 @@ private:
                   to_string(g_.state.version()));
     }
     publish_state();
+  }
+
+  // Whether every active member forgets removed members the same way.
+  bool may_forget() const {
+    std::vector<member> ms;
+    for (const auto& [id, m] : g_.state.members()) {
+      ms.push_back(m);
+    }
+    return negotiated_capabilities(ms).count(
+             std::string{capability_forget_removed})
+           > 0;
+  }
+
+  // The leader forgets removed members every member has seen removed.
+  bool pruned_removed() {
+    auto gone = forget_removed(g_, me());
+    for (const auto& m : gone.members) {
+      log_->info("event=member.forgotten node={} incarnation={}", m.name,
+                 m.incarnation);
+    }
+    if (gone.observations > 0) {
+      log_->debug("event=reachability.pruned observations={}",
+                  gone.observations);
+    }
+    return !gone.members.empty() || gone.observations > 0;
   }
 
   cluster_snapshot current() const {
@@ -735,6 +826,9 @@ private:
   view_map last_;
   std::map<std::string, peer_info> peers_;
   std::map<std::string, clock_type::time_point> unreachable_since_;
+  /// Forgotten members' addresses, oldest first, at most
+  /// `max_forgotten_dialled`.
+  std::deque<std::pair<std::string, runtime::endpoint>> forgotten_;
   std::vector<caf::actor> subscribers_;
   std::map<std::string, bool> services_;
   std::map<std::string, health_check> checks_;
@@ -797,9 +891,8 @@ caf::behavior membership_state::make_behavior() {
                                  "join once it has left");
         }
         self->leaving_ = false;
-        if (m != nullptr) {
-          self->rejoin(*m);
-        }
+        auto again = m != nullptr ? *m : self->own_record();
+        self->rejoin(again);
       }
       self->self_->send(self->ctx_->transport(), connect_atom::value,
                         runtime::to_string(*ep));

@@ -1,6 +1,7 @@
 // Which side of a split cluster may act as the cluster.
 #include "quorum.hpp"
 
+#include <functional>
 #include <set>
 #include <tuple>
 
@@ -42,6 +43,15 @@ quorum_view assess_quorum(const membership& state, const std::string& self,
   quorum_view v;
   const member* lowest = nullptr;
   bool lowest_here = false;
+  const member* oldest = nullptr;
+  bool oldest_here = false;
+  // The oldest: the lowest up number (a record from a node older than up
+  // numbers has none and counts as the youngest), then the lowest address.
+  auto age = [](const member& m) {
+    return std::make_tuple(m.up_number == 0 ? ~std::uint64_t{0} : m.up_number,
+                           std::cref(m.address.host), m.address.port,
+                           std::cref(m.node_id));
+  };
   auto other_side = flagged(state);
   for (const auto& [id, m] : state.members()) {
     if (!counted(m)) {
@@ -56,6 +66,10 @@ quorum_view assess_quorum(const membership& state, const std::string& self,
       lowest = &m;
       lowest_here = here;
     }
+    if (oldest == nullptr || age(m) < age(*oldest)) {
+      oldest = &m;
+      oldest_here = here;
+    }
   }
   switch (policy.kind) {
     case strategy::keep_majority:
@@ -68,6 +82,14 @@ quorum_view assess_quorum(const membership& state, const std::string& self,
     case strategy::serve_all:
       v.quorum = true;
       break;
+    case strategy::keep_oldest: {
+      // The oldest alone against more than one: the others go on.
+      auto others = v.members - v.reachable;
+      v.quorum = v.members == 0
+                 || (oldest_here ? !(v.reachable == 1 && others > 1)
+                                 : others == 1 && v.reachable > 1);
+      break;
+    }
   }
   return v;
 }

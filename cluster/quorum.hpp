@@ -29,7 +29,10 @@ struct quorum_view {
 /// side when a counted member flags it unreachable. `keep_majority`: more than
 /// half of them reachable, or exactly half including the one with the
 /// lowest address (so that of two equal halves exactly one goes on).
-/// `static_quorum`: at least `quorum_size` reachable. `serve_all`: always.
+/// `static_quorum`: at least `quorum_size` reachable. `keep_oldest`: the
+/// side of the oldest member (the lowest up number), unless the oldest is
+/// alone and more than one member is on the other side; then, the side
+/// whose only missing member is the oldest. `serve_all`: always.
 /// A cluster with no counted members yet (forming) has quorum.
 quorum_view assess_quorum(const membership& state, const std::string& self,
                           const runtime::split_brain_policy& policy);

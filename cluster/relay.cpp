@@ -3,13 +3,88 @@
 #include "relay.hpp"
 
 #include "message_bytes.hpp"
+#include "transport.hpp"
 #include "wire/codec.hpp"
 
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <memory>
+#include <vector>
+
 namespace troupe::cluster {
+
+namespace {
+
+using retry_reply_atom = caf::atom_constant<caf::atom("retryrep")>;
+
+// How long a reply waits for room on a connection that has too much
+// waiting: as long as the transport lets a peer read nothing before it
+// drops it (then the requester's node learns the connection is gone).
+std::chrono::milliseconds reply_patience(const context& ctx) {
+  return std::max(std::chrono::milliseconds{1000},
+                  4 * ctx.settings.acceptable_pause);
+}
+
+// Sends an encoded reply; a connection with too much waiting is tried
+// again every few milliseconds (an actor never waits for room) until
+// `reply_patience` has passed. A reply that cannot be sent is counted and
+// logged, never dropped in silence.
+struct pending_reply {
+  context_ptr ctx;
+  std::string origin;
+  std::uint64_t id = 0;
+  std::vector<std::uint8_t> bytes;
+  caf::actor_clock::time_point give_up;
+
+  // Whether the relay is done with the reply.
+  bool attempt(caf::event_based_actor* r) const {
+    auto outcome = ctx->links.send(origin, bytes.data(), bytes.size());
+    if (outcome == link_write::busy && r->clock().now() < give_up) {
+      r->delayed_send(r, std::chrono::milliseconds{5}, retry_reply_atom::value);
+      return false;
+    }
+    if (outcome != link_write::sent) {
+      if (ctx->metrics != nullptr) {
+        ctx->metrics
+          ->add_counter("troupe_cluster_replies_unsent_total",
+                        "Replies to remote requests that could not be "
+                        "sent back")
+          .inc();
+      }
+      ctx->log("router")->warn(
+        "event=reply.unsent peer={} request={} reason=\"{}\"", origin, id,
+        describe(outcome == link_write::busy ? unsent::busy
+                                             : unsent::no_connection,
+                 *ctx, origin));
+    }
+    return true;
+  }
+};
+
+void deliver(caf::event_based_actor* r, const context_ptr& ctx,
+             const std::string& origin, std::uint64_t id,
+             std::vector<std::uint8_t> bytes) {
+  auto reply = std::make_shared<pending_reply>(
+    pending_reply{.ctx = ctx,
+                  .origin = origin,
+                  .id = id,
+                  .bytes = std::move(bytes),
+                  .give_up = r->clock().now() + reply_patience(*ctx)});
+  if (reply->attempt(r)) {
+    r->quit();
+    return;
+  }
+  r->become([r, reply](retry_reply_atom) {
+    if (reply->attempt(r)) {
+      r->quit();
+    }
+  });
+}
+
+} // namespace
 
 caf::actor spawn_relay(caf::actor_system& sys, const context_ptr& ctx,
                        const caf::actor_addr& router, const std::string& origin,
@@ -33,8 +108,7 @@ caf::actor spawn_relay(caf::actor_system& sys, const context_ptr& ctx,
                                "cluster.max_frame_bytes ({})",
                                size, ctx->settings.max_frame_bytes)}}});
       }
-      ctx->links.send(origin, bytes.data(), bytes.size());
-      r->quit();
+      deliver(r, ctx, origin, id, std::move(bytes));
     };
     // An error the actor answers with comes as an error message.
     r->set_error_handler([answer, r](caf::error& err) {

@@ -13,6 +13,7 @@
 #include "message_bytes.hpp"
 #include "name_table.hpp"
 #include "relay.hpp"
+#include "router_memory.hpp"
 #include "transport.hpp"
 #include "wire/codec.hpp"
 
@@ -73,27 +74,17 @@ struct early_handoff {
   }
 };
 
-struct transfer {
-  std::uint32_t partition = 0;
-  std::uint64_t epoch = 0;
-  std::uint64_t id = 0; // given when it starts (`handoff_ledger.hpp`)
-  std::string to;
-  bool ownership = false; // the ring moved it (not a fallback handing back)
-  std::vector<wire::handoff_item> items;
-  std::size_t exporting = 0;
-  std::size_t total = 0;
-  bool started = false;
-  bool sent = false;
-  std::uint32_t attempts = 0;
-  clock_type::time_point resend_at{}; // the watchdog's next try
-};
+using transfer = outgoing_transfer;
 
 class router_state {
 public:
   router_state(caf::event_based_actor* self, context_ptr ctx,
                caf::actor activations)
     : self_(self), ctx_(std::move(ctx)), log_(ctx_->log("router")),
-      activations_(std::move(activations)) {
+      activations_(std::move(activations)), memory_(kept(*ctx_)),
+      reported_epoch_(memory_->reported_epoch), transfers_(memory_->transfers),
+      completed_(memory_->completed), ledger_(memory_->ledger),
+      dormant_(memory_->dormant) {
     if (ctx_->metrics != nullptr) {
       transfers_gauge_ = &ctx_->metrics->add_gauge(
         "troupe_cluster_transfers", "Partitions this node is handing off");
@@ -935,11 +926,13 @@ private:
       self_->monitor(a);
       running_[a.address()] = name;
     }
-    if (running_.empty() && start.empty()) {
+    auto resumed = resume_transfers();
+    if (running_.empty() && start.empty() && resumed == 0) {
       return; // a first start
     }
-    log_->warn("event=router.take_over activations={} waiting={}",
-               running_.size(), start.size());
+    log_->warn("event=router.take_over activations={} waiting={} "
+               "transfers={} dormant={}",
+               running_.size(), start.size(), resumed, dormant_.size());
     auto activate_waiting = [this, start] {
       for (const auto& name : start) {
         activate(name);
@@ -959,6 +952,29 @@ private:
           activate_waiting();
         },
         [activate_waiting](caf::error&) { activate_waiting(); });
+  }
+
+  // The transfers the previous router left: one it had sent waits for its
+  // acknowledgement as before (the watchdog sends it again if need be);
+  // one still gathering starts again, with the states of the actors it had
+  // already stopped (kept here meanwhile) and the actors whose export the
+  // name table called off. Returns how many there are.
+  std::size_t resume_transfers() {
+    for (auto& [p, t] : transfers_) {
+      if (t.sent || !t.started) {
+        continue;
+      }
+      for (auto& item : t.items) {
+        keep_dormant(item.name, std::move(item.state));
+      }
+      transfer again;
+      again.partition = t.partition;
+      again.epoch = t.epoch;
+      again.ownership = t.ownership;
+      t = std::move(again);
+    }
+    gauge_transfers();
+    return transfers_.size();
   }
 
   void on_down(const caf::down_msg& dm) {
@@ -1037,13 +1053,24 @@ private:
     return out;
   }
 
+  // The node's router memory, made by its first router.
+  static std::shared_ptr<router_memory> kept(context& ctx) {
+    if (!ctx.router_kept) {
+      ctx.router_kept = std::make_shared<router_memory>();
+    }
+    return ctx.router_kept;
+  }
+
   caf::event_based_actor* self_;
   context_ptr ctx_;
   std::shared_ptr<spdlog::logger> log_;
   caf::actor activations_;
   routing_view view_;
-  std::uint64_t reported_epoch_ = 0;
-  std::map<std::uint32_t, transfer> transfers_;
+  // What outlives this router (`router_memory.hpp`), and names for its
+  // parts.
+  std::shared_ptr<router_memory> memory_;
+  std::uint64_t& reported_epoch_;
+  std::map<std::uint32_t, transfer>& transfers_;
   runtime::gauge* transfers_gauge_ = nullptr;
   runtime::gauge* awaited_gauge_ = nullptr;
   // partition → (from, epoch, since)
@@ -1052,14 +1079,14 @@ private:
     incoming_;
   // (from, epoch, partition) of transfers applied here: a previous owner
   // that was done before this node saw the ring is not waited for.
-  std::set<std::tuple<std::string, std::uint64_t, std::uint32_t>> completed_;
-  handoff_ledger ledger_;
+  std::set<std::tuple<std::string, std::uint64_t, std::uint32_t>>& completed_;
+  handoff_ledger& ledger_;
   std::uint64_t states_too_large_ = 0;
   // State of names not running here: what they left when passivated or
   // suspended, or what was handed here for them. Several states of one
   // name (handed here from different places) are all kept, and merged
   // when it starts or moves on: never one over another.
-  std::map<std::string, std::vector<std::string>> dormant_;
+  std::map<std::string, std::vector<std::string>>& dormant_;
   std::map<caf::actor_addr, std::string> running_;
   std::map<std::string, std::uint32_t> idle_sweeps_;
   std::map<std::uint64_t, pending_reply> pending_;

@@ -23,6 +23,11 @@ void version_vector::bump(const std::string& node) {
   ++entries_[node];
 }
 
+void version_vector::raise(const std::string& node, std::uint64_t floor) {
+  auto& x = entries_[node];
+  x = std::max(x, floor);
+}
+
 std::uint64_t version_vector::get(const std::string& node) const {
   auto i = entries_.find(node);
   return i == entries_.end() ? 0 : i->second;

@@ -26,6 +26,9 @@ public:
   /// Adds one to `node`'s counter.
   void bump(const std::string& node);
 
+  /// Raises `node`'s counter to at least `floor`.
+  void raise(const std::string& node, std::uint64_t floor);
+
   /// `node`'s counter (0 if it never changed anything).
   std::uint64_t get(const std::string& node) const;
 

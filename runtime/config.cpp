@@ -338,6 +338,8 @@ apply_split_brain(node_config& cfg, const std::vector<std::string>& v) {
     cfg.cluster.split_brain = {.kind = strategy::keep_majority};
   } else if (text == "serve_all") {
     cfg.cluster.split_brain = {.kind = strategy::serve_all};
+  } else if (text == "keep_oldest") {
+    cfg.cluster.split_brain = {.kind = strategy::keep_oldest};
   } else if (text.starts_with(quorum)) {
     auto n = parse_uint<std::uint32_t>(text.substr(quorum.size()), 1000);
     if (!n || *n == 0) {
@@ -346,7 +348,7 @@ apply_split_brain(node_config& cfg, const std::vector<std::string>& v) {
     cfg.cluster.split_brain = {.kind = strategy::static_quorum,
                                .quorum_size = *n};
   } else {
-    return "keep_majority, static_quorum:<n> or serve_all";
+    return "keep_majority, static_quorum:<n>, keep_oldest or serve_all";
   }
   return std::nullopt;
 }
@@ -700,6 +702,8 @@ std::string to_string(const split_brain_policy& p) {
       return fmt::format("static_quorum:{}", p.quorum_size);
     case split_brain_policy::strategy::serve_all:
       return "serve_all";
+    case split_brain_policy::strategy::keep_oldest:
+      return "keep_oldest";
   }
   return "split_brain_policy(?)";
 }

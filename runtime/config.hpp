@@ -63,6 +63,10 @@ struct split_brain_policy {
     /// Every side acts (downs the others, activates every name):
     /// availability over consistency.
     serve_all,
+    /// The side with the oldest member (the one up the longest) keeps
+    /// acting, unless the oldest is alone and the other side has more than
+    /// one member: then that side goes on instead.
+    keep_oldest,
   };
   strategy kind = strategy::keep_majority;
   /// For `static_quorum`: the members a side needs, counting itself.
@@ -72,7 +76,7 @@ struct split_brain_policy {
     = default;
 };
 
-/// `keep_majority`, `static_quorum:<n>`, `serve_all`.
+/// `keep_majority`, `static_quorum:<n>`, `serve_all`, `keep_oldest`.
 std::string to_string(const split_brain_policy& p);
 
 /// What protects a cluster connection's frames once its handshake is over

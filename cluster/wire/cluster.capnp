@@ -55,6 +55,15 @@ struct Member {
   # node older than these fields: it supports none of them).
   software @6 :Text;
   capabilities @7 :List(Text);
+  # Where this incarnation's record entered the state: the node that added
+  # it and that node's version counter then (empty and 0 from a node older
+  # than these fields). A state past that point that lacks the record has
+  # forgotten it, and an older copy must not bring it back.
+  addedBy @8 :Text;
+  addedAt @9 :UInt64;
+  # The order in which members went up (0: not yet, or from a node older
+  # than this field).
+  upNumber @10 :UInt64;
 }
 
 struct VersionEntry {

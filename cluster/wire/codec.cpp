@@ -16,8 +16,9 @@
 
 // TROUPE_WIRE_WITHOUT_CAPABILITIES is defined only by the upgrade test
 // (tests/upgrade), which builds this file against the schema as it was
-// before members stated their software and capabilities, to run the
-// previous release's wire beside this one.
+// before members stated their software, capabilities, where they were
+// added and their up number, to run the previous release's wire beside
+// this one.
 
 namespace troupe::cluster::wire {
 
@@ -56,6 +57,9 @@ void write(Member::Builder out, const member& m) {
   for (const auto& c : m.capabilities) {
     caps.set(i++, c);
   }
+  out.setAddedBy(m.added_by);
+  out.setAddedAt(m.added_at);
+  out.setUpNumber(m.up_number);
 #endif
 }
 
@@ -313,6 +317,11 @@ struct reader {
 #ifndef TROUPE_WIRE_WITHOUT_CAPABILITIES
     out.software = text(m.getSoftware(), "member software");
     out.capabilities = capabilities(m.getCapabilities());
+    if (m.hasAddedBy() && m.getAddedBy().size() > 0) {
+      out.added_by = node_id(m.getAddedBy(), "member added by");
+      out.added_at = m.getAddedAt();
+    }
+    out.up_number = m.getUpNumber();
 #endif
     return out;
   }
@@ -628,6 +637,15 @@ std::vector<std::uint8_t> encode(const persisted_state& s) {
   root.setIncarnation(s.incarnation);
   write(root.initGossip(), s.gossip);
   return to_bytes(mb);
+}
+
+caf::expected<std::vector<std::uint8_t>>
+encode_checked(const persisted_state& s) {
+  auto bytes = encode(s);
+  if (auto back = decode_persisted(bytes.data(), bytes.size()); !back) {
+    return std::move(back.error());
+  }
+  return bytes;
 }
 
 caf::expected<persisted_state> decode_persisted(const std::uint8_t* data,

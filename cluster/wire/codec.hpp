@@ -139,11 +139,23 @@ struct persisted_state {
   gossip_state gossip;
 };
 
+/// The bounds of a state file, for its writer and its reader alike: above
+/// the wire's (any state a peer may send can be saved), and below what
+/// would make reading it back a hazard.
+inline constexpr limits persisted_limits{.max_frame_bytes = 64 * 1024 * 1024,
+                                         .max_list = 1024 * 1024};
+
 std::vector<std::uint8_t> encode(const persisted_state& s);
 
-caf::expected<persisted_state> decode_persisted(const std::uint8_t* data,
-                                                std::size_t size,
-                                                const limits& lim = {});
+/// `encode`, checked against `persisted_limits`: a state that
+/// `decode_persisted` would refuse is an error (naming the field and the
+/// limit) instead of a file that reads back as corrupt.
+caf::expected<std::vector<std::uint8_t>>
+encode_checked(const persisted_state& s);
+
+caf::expected<persisted_state>
+decode_persisted(const std::uint8_t* data, std::size_t size,
+                 const limits& lim = persisted_limits);
 
 /// Whether `id` looks like a node id: 32 lowercase hex digits.
 bool is_node_id(const std::string& id);

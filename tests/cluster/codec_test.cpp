@@ -9,6 +9,7 @@
 #include "troupe/runtime/errors.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -58,6 +59,47 @@ TEST_CASE("persisted state survives a round trip") {
   CHECK(back->incarnation == 9);
   CHECK(back->gossip.state == s.gossip.state);
   CHECK(back->gossip.seen == s.gossip.seen);
+}
+
+TEST_CASE("a state file is written only if it reads back: a large one "
+          "does, one with a field over its limit is refused before it is "
+          "written") {
+  // 300 members, each flagging 234 others: more list entries than a frame
+  // may carry, which the reader once applied to state files too.
+  tc::membership::members_type members;
+  tc::membership::reach_type reach;
+  auto node = [](int i) { return fmt::format("{:032x}", i + 1); };
+  for (int i = 0; i < 300; ++i) {
+    members[node(i)] = {.node_id = node(i),
+                        .name = fmt::format("n{}@10.0.0.1", i),
+                        .address = {.host = "10.0.0.1", .port = 4370},
+                        .incarnation = 1,
+                        .status = tc::member_status::up};
+    for (int j = 1; j <= 234; ++j) {
+      reach[{node(i), node((i + j) % 300)}]
+        = {.subject_incarnation = 1, .version = 1, .unreachable = true};
+    }
+  }
+  REQUIRE(reach.size() > tw::limits{}.max_list);
+  tw::persisted_state big{
+    .node_id = node(0),
+    .incarnation = 2,
+    .gossip = {.state = tc::membership::from_parts(members, reach, {}),
+               .seen = {}}};
+  auto bytes = tw::encode_checked(big);
+  REQUIRE_MESSAGE(bytes, caf::to_string(bytes.error()));
+  auto back = tw::decode_persisted(bytes->data(), bytes->size());
+  REQUIRE_MESSAGE(back, caf::to_string(back.error()));
+  CHECK(back->gossip.state == big.gossip.state);
+
+  members[node(7)].name = std::string(300, 'n');
+  big.gossip.state = tc::membership::from_parts(members, {}, {});
+  auto refused = tw::encode_checked(big);
+  REQUIRE_FALSE(refused);
+  CHECK(caf::to_string(refused.error())
+          .find("member name is 300 bytes long "
+                "(limit 255)")
+        != std::string::npos);
 }
 
 TEST_CASE("truncated, oversized, misaligned and trailing input is refused") {

@@ -28,42 +28,80 @@ tc::member make_member(const std::string& id, std::uint16_t port,
           .status = status};
 }
 
-// A random state over a small pool of nodes, so that states overlap.
-tc::membership random_state(std::mt19937_64& rng) {
-  auto pick = [&rng](int n) {
-    return static_cast<int>(rng() % static_cast<std::uint64_t>(n));
-  };
-  tc::membership::members_type members;
-  tc::membership::reach_type reach;
-  std::map<std::string, std::uint64_t> version;
-  const std::vector<std::string> pool{"a", "b", "c", "d", "e", "f"};
-  for (const auto& id : pool) {
-    if (pick(3) == 0) {
-      continue;
-    }
-    auto m = make_member(id, static_cast<std::uint16_t>(4000 + pick(2)),
-                         1 + pick(3), static_cast<member_status>(pick(6)));
-    m.announcement.version = pick(4);
-    m.announcement.draining = pick(2) == 0;
-    if (pick(2) == 0) {
-      m.announcement.services["kv"] = pick(2) == 0;
-    }
-    // Some records passed on by a node older than these fields lack them.
+// Random histories of four nodes, "a" to "d": each adds its own record
+// (again as a higher incarnation: a restart), moves members through their
+// statuses, observes others, forgets removed members and takes in another
+// node's state as gossip does. Every state such a history makes is one a
+// cluster can hold; the laws of the merge are stated for those.
+struct history {
+  std::vector<tc::membership> states;
+  // Every (node, incarnation) added, with the point where it was added.
+  std::map<std::pair<std::string, std::uint64_t>,
+           std::pair<std::string, std::uint64_t>>
+    added;
+};
+
+history random_history(std::mt19937_64& rng, int steps) {
+  auto pick = [&rng](std::size_t n) { return rng() % n; };
+  const std::vector<std::string> ids{"a", "b", "c", "d"};
+  std::vector<tc::gossip_state> nodes(ids.size());
+  std::map<std::string, std::uint64_t> incarnation;
+  history h;
+  auto add_self = [&](std::size_t i) {
+    auto& s = nodes[i].state;
+    auto m = make_member(ids[i], static_cast<std::uint16_t>(4000 + i),
+                         ++incarnation[ids[i]]);
     if (pick(3) != 0) {
       m.software = "v" + std::to_string(m.incarnation);
       m.capabilities = {"troupe.capabilities"};
     }
-    members[id] = m;
-    version[id] = 1 + pick(5);
+    s.add(m, ids[i]);
+    const auto* added = s.find(ids[i]);
+    h.added[{added->node_id, added->incarnation}] = {added->added_by,
+                                                     added->added_at};
+  };
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    add_self(i);
   }
-  for (int i = pick(6); i > 0; --i) {
-    reach[{pool[pick(6)], pool[pick(6)]}]
-      = {.subject_incarnation = static_cast<std::uint64_t>(1 + pick(3)),
-         .version = static_cast<std::uint64_t>(1 + pick(4)),
-         .unreachable = pick(2) == 0};
+  for (int step = 0; step < steps; ++step) {
+    auto i = pick(ids.size());
+    auto& g = nodes[i];
+    const auto& members = g.state.members();
+    auto some = [&]() {
+      auto at = members.begin();
+      std::advance(at, static_cast<std::ptrdiff_t>(pick(members.size())));
+      return at->first;
+    };
+    switch (pick(7)) {
+      case 0:
+        if (pick(4) == 0) {
+          add_self(i);
+        }
+        break;
+      case 1:
+      case 2:
+        if (!members.empty()) {
+          g.state.transition(some(), static_cast<member_status>(pick(6)),
+                             ids[i]);
+        }
+        break;
+      case 3:
+        if (!members.empty()) {
+          g.state.observe(ids[i], some(), pick(2) == 0);
+        }
+        break;
+      case 4:
+        g.state.forget_removed(ids[i]);
+        break;
+      default:
+        if (auto j = pick(ids.size()); j != i) {
+          tc::receive_gossip(g, nodes[j], ids[i]);
+        }
+        break;
+    }
+    h.states.push_back(g.state);
   }
-  return tc::membership::from_parts(members, reach,
-                                    tc::version_vector{version});
+  return h;
 }
 
 } // namespace
@@ -114,28 +152,175 @@ TEST_CASE("every status transition, legal and illegal") {
   CHECK_FALSE(tc::parse_member_status("upp"));
 }
 
-TEST_CASE("merge is commutative, associative and idempotent on random "
-          "states") {
+TEST_CASE("merge is commutative, associative and idempotent on the states "
+          "of random histories, and never brings back a forgotten member") {
   auto seed = test_seed();
   CAPTURE(seed);
   std::mt19937_64 rng{seed};
-  for (int i = 0; i < 2000; ++i) {
-    auto a = random_state(rng);
-    auto b = random_state(rng);
-    auto c = random_state(rng);
-    using tc::membership;
-    REQUIRE(membership::merge(a, b) == membership::merge(b, a));
-    REQUIRE(membership::merge(membership::merge(a, b), c)
-            == membership::merge(a, membership::merge(b, c)));
-    REQUIRE(membership::merge(a, a) == a);
-    // The merge never loses a member or moves one backwards.
-    auto m = membership::merge(a, b);
-    for (const auto& [id, x] : a.members()) {
-      const auto* y = m.find(id);
-      REQUIRE(y != nullptr);
-      REQUIRE((y->incarnation > x.incarnation || y->status >= x.status));
+  using tc::membership;
+  for (int run = 0; run < 200; ++run) {
+    auto h = random_history(rng, 60);
+    const auto& xs = h.states;
+    auto any = [&]() -> const membership& { return xs[rng() % xs.size()]; };
+    for (int i = 0; i < 40; ++i) {
+      const auto& a = any();
+      const auto& b = any();
+      const auto& c = any();
+      REQUIRE(membership::merge(a, b) == membership::merge(b, a));
+      REQUIRE(membership::merge(membership::merge(a, b), c)
+              == membership::merge(a, membership::merge(b, c)));
+      REQUIRE(membership::merge(a, a) == a);
+      auto m = membership::merge(a, b);
+      // A member is lost only by being forgotten: the other side has seen
+      // it added and no longer holds that incarnation.
+      for (const auto& [id, x] : a.members()) {
+        const auto* y = m.find(id);
+        if (y != nullptr) {
+          REQUIRE((y->incarnation > x.incarnation || y->status >= x.status));
+          continue;
+        }
+        const auto* in_b = b.find(id);
+        REQUIRE((in_b == nullptr || in_b->incarnation < x.incarnation));
+        REQUIRE(b.version().get(x.added_by) >= x.added_at);
+      }
+      // What a state forgot stays forgotten whatever it merges with.
+      for (const auto& [key, dot] : h.added) {
+        const auto& [id, incarnation] = key;
+        const auto* held = a.find(id);
+        bool forgot = a.version().get(dot.first) >= dot.second
+                      && (held == nullptr || held->incarnation != incarnation);
+        if (!forgot) {
+          continue;
+        }
+        const auto* back = m.find(id);
+        REQUIRE((back == nullptr || back->incarnation != incarnation));
+      }
+      // Observations only of members held, in their present incarnation.
+      for (const auto& [k, rec] : m.reachability()) {
+        const auto* subject = m.find(k.second);
+        REQUIRE(subject != nullptr);
+        REQUIRE(rec.subject_incarnation == subject->incarnation);
+      }
     }
   }
+}
+
+TEST_CASE("the leader forgets removed members once converged, with the "
+          "observations that concern them; a record from an older node is "
+          "kept") {
+  tc::gossip_state g;
+  g.state.add(make_member("a", 4000, 1, member_status::up), "a");
+  g.state.add(make_member("b", 4001, 1, member_status::up), "b");
+  g.state.add(make_member("c", 4002, 1, member_status::up), "c");
+  g.state.add(make_member("d", 4003, 1, member_status::up), "d");
+  g.state.add(make_member("e", 4004, 1, member_status::up), "e");
+  // e's record came from a node older than the point of addition.
+  auto members = g.state.members();
+  members["e"].added_by.clear();
+  members["e"].added_at = 0;
+  g.state = tc::membership::from_parts(members, g.state.reachability(),
+                                       g.state.version());
+  g.state.observe("a", "c", true);
+  g.state.observe("a", "c", false);
+  g.state.observe("a", "d", true);
+  g.state.observe("b", "d", true);
+  g.state.observe("b", "c", true);
+  g.state.observe("c", "a", true);
+  g.state.observe("c", "d", true);
+  for (const auto* id : {"c", "e"}) {
+    g.state.transition(id, member_status::down, "a");
+    g.state.transition(id, member_status::removed, "a");
+  }
+  g.seen = {"a", "b"}; // d is flagged unreachable: not counted
+  REQUIRE(tc::converged(g));
+  auto before = g;
+  // Not the leader, or not converged: nothing.
+  CHECK(tc::forget_removed(g, "b").members.empty());
+  g.seen = {"a"};
+  CHECK(tc::forget_removed(g, "a").members.empty());
+  CHECK(g.state == before.state);
+  g.seen = {"a", "b"};
+  auto gone = tc::forget_removed(g, "a");
+  REQUIRE(gone.members.size() == 1);
+  CHECK(gone.members[0].node_id == "c");
+  CHECK(g.state.find("c") == nullptr);
+  CHECK(g.state.find("e") != nullptr);
+  // c's own observations and those of c go; a's and b's of d stay.
+  CHECK(gone.observations == 4);
+  CHECK(g.state.reachability().size() == 2);
+  CHECK(g.state.reachability().count({"a", "d"}) == 1);
+  CHECK(g.state.reachability().count({"b", "d"}) == 1);
+  CHECK(g.state.version().get("a") == before.state.version().get("a") + 1);
+  CHECK(g.seen == std::set<std::string>{"a"});
+  // Nothing left to forget: no new version.
+  g.seen = {"a", "b"};
+  auto after = g;
+  CHECK(tc::forget_removed(g, "a").members.empty());
+  CHECK(g.state == after.state);
+  CHECK(g.seen == after.seen);
+}
+
+TEST_CASE("a forgotten member stays forgotten: an older copy, the member's "
+          "own view and a node that never saw it forgotten do not bring it "
+          "back; a new incarnation does come back") {
+  tc::gossip_state g;
+  g.state.add(make_member("a", 4000, 1, member_status::up), "a");
+  g.state.add(make_member("b", 4001, 1, member_status::up), "b");
+  g.state.add(make_member("x", 4002, 1, member_status::up), "x");
+  g.seen = {"a", "b", "x"};
+  // x is cut off; its copy goes on changing (it observes a and b).
+  auto x_copy = g;
+  x_copy.state.observe("x", "a", true);
+  // b's copy from before the removal, with a change of its own.
+  auto b_copy = g;
+  b_copy.state.observe("b", "x", true);
+  g.state.transition("x", member_status::down, "a");
+  g.state.transition("x", member_status::removed, "a");
+  g.seen = {"a", "b"};
+  REQUIRE_FALSE(tc::forget_removed(g, "a").members.empty());
+  for (const auto* copy : {&x_copy, &b_copy}) {
+    auto merged = *copy;
+    CHECK(tc::receive_gossip(merged, g, "b") == tc::gossip_outcome::merged);
+    CHECK(merged.state.find("x") == nullptr);
+    auto other_way = g;
+    tc::receive_gossip(other_way, *copy, "a");
+    CHECK(other_way.state.find("x") == nullptr);
+    CHECK(other_way.state == merged.state);
+  }
+  // x restarted: a new incarnation is news, not a forgotten record.
+  auto restarted = x_copy;
+  restarted.state.raise_version("x", std::uint64_t{2} << 32);
+  restarted.state.add(make_member("x", 4002, 2), "x");
+  tc::receive_gossip(g, restarted, "a");
+  REQUIRE(g.state.find("x") != nullptr);
+  CHECK(g.state.find("x")->incarnation == 2);
+}
+
+TEST_CASE("a restarted node whose saved state missed its last changes "
+          "comes back only because its counter starts past them") {
+  // x's last change reached a but not x's disk: its saved version of x is
+  // one behind what a has seen.
+  tc::membership saved;
+  saved.add(make_member("a", 4000, 1, member_status::up), "a");
+  saved.add(make_member("x", 4002, 1, member_status::up), "x");
+  auto cluster = saved;
+  cluster.observe("x", "a", true); // x's unsaved change
+  cluster.transition("x", member_status::down, "a");
+  cluster.transition("x", member_status::removed, "a");
+  cluster.forget_removed("a");
+  REQUIRE(cluster.find("x") == nullptr);
+  // Without a fresh start for its counter, x's new record is taken for
+  // the one the cluster forgot.
+  auto careless = saved;
+  careless.add(make_member("x", 4002, 2), "x");
+  CHECK(tc::membership::merge(cluster, careless).find("x") == nullptr);
+  auto booted = saved;
+  booted.raise_version("x", std::uint64_t{2} << 32);
+  booted.add(make_member("x", 4002, 2), "x");
+  auto merged = tc::membership::merge(cluster, booted);
+  const auto* back = merged.find("x");
+  REQUIRE(back != nullptr);
+  CHECK(back->incarnation == 2);
 }
 
 TEST_CASE("a member's stated software and capabilities survive a record "

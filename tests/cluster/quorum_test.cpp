@@ -99,6 +99,45 @@ TEST_CASE("static_quorum: a side acts when it reaches the quorum size") {
   }
 }
 
+TEST_CASE("keep_oldest: the side of the member up the longest acts, unless "
+          "it is alone against more than one; exactly one side acts") {
+  policy oldest{.kind = strategy::keep_oldest};
+  // Up order is the reverse of address order: the last member is the
+  // oldest, so age, not address, must decide.
+  auto aged = [](tc::membership s, std::size_t n) {
+    auto members = s.members();
+    for (std::size_t i = 0; i < n; ++i) {
+      members[id_of(i)].up_number = n - i;
+    }
+    return tc::membership::from_parts(members, s.reachability(), s.version());
+  };
+  for (std::size_t n = 2; n <= 7; ++n) {
+    for (unsigned side = 1; side + 1 < (1U << n); ++side) {
+      CAPTURE(n);
+      CAPTURE(side);
+      auto a = first_in(n, side, true);
+      auto b = first_in(n, side, false);
+      auto qa = tc::assess_quorum(aged(split(n, side, true), n), id_of(a),
+                                  oldest);
+      auto qb = tc::assess_quorum(aged(split(n, side, false), n), id_of(b),
+                                  oldest);
+      auto size_a = static_cast<std::size_t>(__builtin_popcount(side));
+      bool oldest_in_a = ((side >> (n - 1)) & 1U) != 0;
+      auto oldest_side = oldest_in_a ? size_a : n - size_a;
+      bool oldest_side_wins = !(oldest_side == 1 && n - oldest_side > 1);
+      CHECK(qa.quorum != qb.quorum);
+      CHECK(qa.quorum == (oldest_in_a == oldest_side_wins));
+    }
+  }
+  // Members without an up number (from an older node) are the youngest.
+  auto s = split(4, 0b0011, true);
+  auto members = s.members();
+  members[id_of(3)].up_number = 1;
+  auto view = tc::membership::from_parts(members, s.reachability(),
+                                         s.version());
+  CHECK_FALSE(tc::assess_quorum(view, id_of(0), oldest).quorum);
+}
+
 TEST_CASE("serve_all: every side acts") {
   policy all{.kind = strategy::serve_all};
   for (std::size_t n = 1; n <= 5; ++n) {

@@ -44,6 +44,7 @@ TEST_CASE("the split-brain strategy is keep_majority unless set") {
   for (const auto& [text, want] :
        std::vector<std::pair<std::string, rt::split_brain_policy>>{
          {"keep_majority", {.kind = strategy::keep_majority}},
+         {"keep_oldest", {.kind = strategy::keep_oldest}},
          {"serve_all", {.kind = strategy::serve_all}},
          {"static_quorum:3",
           {.kind = strategy::static_quorum, .quorum_size = 3}},

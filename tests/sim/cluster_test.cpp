@@ -17,7 +17,9 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -143,8 +145,10 @@ TEST_CASE("a rolling upgrade: one node at a time restarts as a newer build; "
     }
     return tc::negotiated_capabilities(ms);
   };
-  const std::set<std::string> v1{"app.v1", "troupe.capabilities"};
-  const std::set<std::string> v2{"app.v1", "app.v2", "troupe.capabilities"};
+  auto v1 = tc::troupe_capabilities();
+  v1.insert("app.v1");
+  auto v2 = v1;
+  v2.insert("app.v2");
   for (std::size_t i = 0; i < 4; ++i) {
     CHECK_EQ(in_use(i), v1);
   }
@@ -277,7 +281,9 @@ TEST_CASE("a node restarted at once after an operator downs it rejoins, "
     w.crash(1);
     REQUIRE(w.run_until([&] { return w.unreachable_seen_by(0, 1); }, 10s));
     REQUIRE_FALSE(w.down(0, 1));
-    REQUIRE(w.run_until([&] { return w.sees(0, 1, "removed"); }, 30s));
+    // Removed, and forgotten at once: node 0 is the only member left to
+    // see the removal.
+    REQUIRE(w.run_until([&] { return w.sees(0, 1, "unknown"); }, 30s));
     REQUIRE_FALSE(w.start(1));
     REQUIRE(settled(w));
     CHECK(w.cluster_state(0)->gossip.state.find(w.node_id(1))->incarnation
@@ -298,7 +304,7 @@ TEST_CASE("serve_all: a partition {0,1} | {2,3,4} long enough for downs "
   w.partition({{0, 1}, {2, 3, 4}});
   auto gone = [&w](std::size_t a, std::size_t b) {
     auto s = w.status_seen_by(a, b);
-    return s == "down" || s == "removed";
+    return s == "down" || s == "removed" || s == "unknown";
   };
   REQUIRE(w.run_until([&] { return gone(0, 4) && gone(4, 0); }, 30s));
   w.heal();
@@ -317,9 +323,10 @@ std::uint64_t incarnation_of(sim::world& w, std::size_t i) {
   return m == nullptr ? 0 : m->incarnation;
 }
 
+// Down, removed, or removed and then forgotten.
 bool gone(sim::world& w, std::size_t observer, std::size_t subject) {
   auto s = w.status_seen_by(observer, subject);
-  return s == "down" || s == "removed";
+  return s == "down" || s == "removed" || s == "unknown";
 }
 
 // Splits a settled cluster into `minority` and `majority` (by indexes),
@@ -327,16 +334,24 @@ bool gone(sim::world& w, std::size_t observer, std::size_t subject) {
 // one activation of a name at every moment; the majority downs the
 // minority and serves every name; the minority downs nobody, hosts nothing
 // and answers no_quorum; healed, only the minority rejoins.
+// The sides of a split: the one that must lose quorum, then the one that
+// must keep it, chosen once the cluster has settled.
+using sides = std::pair<std::vector<std::size_t>, std::vector<std::size_t>>;
+
 void split_and_heal(std::uint64_t seed, std::size_t nodes,
-                    const std::vector<std::size_t>& minority,
-                    const std::vector<std::size_t>& majority) {
+                    const std::function<sides(sim::world&)>& choose,
+                    troupe::runtime::split_brain_policy policy = {}) {
   CAPTURE(seed);
   sim::world w{
     {.nodes = nodes,
      .seed = sim::seed_from_env(seed),
+     .cluster = {.split_brain = policy},
      .kinds = [](std::size_t) { return std::vector{sim::ledger_kind()}; }}};
   REQUIRE_FALSE(w.start_all());
   REQUIRE(settled(w));
+  auto chosen = choose(w);
+  const auto& minority = chosen.first;
+  const auto& majority = chosen.second;
   sim::ledger_tracker ledgers{12};
   for (int i = 0; i < 24; ++i) {
     ledgers.append(w);
@@ -408,7 +423,9 @@ TEST_CASE("keep_majority: a partition {0,1} | {2,3,4}; the majority serves, "
           "the minority downs nobody and serves nothing; healed, only the "
           "minority rejoins") {
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
-    split_and_heal(seed, 5, {0, 1}, {2, 3, 4});
+    split_and_heal(seed, 5, [](sim::world&) {
+      return sides{{0, 1}, {2, 3, 4}};
+    });
   }
 }
 
@@ -473,8 +490,63 @@ TEST_CASE("keep_majority: of two equal halves, the one with the lowest "
           "address goes on") {
   // Simulated node i has address 10.0.0.(i+1): node 0's half wins.
   for (std::uint64_t seed = 11; seed <= 14; ++seed) {
-    split_and_heal(seed, 4, {2, 3}, {0, 1});
-    split_and_heal(seed + 100, 4, {1, 2}, {0, 3});
+    split_and_heal(seed, 4, [](sim::world&) { return sides{{2, 3}, {0, 1}}; });
+    split_and_heal(seed + 100, 4, [](sim::world&) {
+      return sides{{1, 2}, {0, 3}};
+    });
+  }
+}
+
+namespace {
+
+// The node the others have seen up the longest (the lowest up number).
+std::size_t oldest_node(sim::world& w) {
+  const auto& state = w.cluster_state(0)->gossip.state;
+  std::size_t oldest = 0;
+  std::uint64_t lowest = ~std::uint64_t{0};
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const auto* m = state.find(w.node_id(i));
+    REQUIRE(m != nullptr);
+    REQUIRE(m->up_number > 0);
+    if (m->up_number < lowest) {
+      lowest = m->up_number;
+      oldest = i;
+    }
+  }
+  return oldest;
+}
+
+} // namespace
+
+TEST_CASE("keep_oldest: the oldest member's side goes on, even as the "
+          "smaller one; an oldest member cut off alone gives way") {
+  using strategy = troupe::runtime::split_brain_policy::strategy;
+  troupe::runtime::split_brain_policy oldest{.kind = strategy::keep_oldest};
+  for (std::uint64_t seed = 21; seed <= 24; ++seed) {
+    // Two with the oldest against three.
+    split_and_heal(
+      seed, 5,
+      [](sim::world& w) {
+        auto o = oldest_node(w);
+        sides s;
+        for (std::size_t i = 0; i < 5; ++i) {
+          (i == o || i == (o + 1) % 5 ? s.second : s.first).push_back(i);
+        }
+        return s;
+      },
+      oldest);
+    // The oldest alone against four.
+    split_and_heal(
+      seed + 100, 5,
+      [](sim::world& w) {
+        auto o = oldest_node(w);
+        sides s;
+        for (std::size_t i = 0; i < 5; ++i) {
+          (i == o ? s.first : s.second).push_back(i);
+        }
+        return s;
+      },
+      oldest);
   }
 }
 
@@ -519,6 +591,89 @@ TEST_CASE("a node that left joins again while it runs") {
     },
     60s));
   CHECK(settled(w));
+}
+
+namespace {
+
+// Whether node `i`'s state holds no member `subject` and no observation by
+// or of it.
+bool forgot(sim::world& w, std::size_t i, std::size_t subject) {
+  const auto& state = w.cluster_state(i)->gossip.state;
+  const auto& id = w.node_id(subject);
+  if (state.find(id) != nullptr) {
+    return false;
+  }
+  return std::none_of(state.reachability().begin(), state.reachability().end(),
+                      [&id](const auto& entry) {
+                        return entry.first.first == id
+                               || entry.first.second == id;
+                      });
+}
+
+} // namespace
+
+TEST_CASE("a removed member is forgotten once everyone has seen it removed, "
+          "with every observation by or of it") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    sim::world w{{.nodes = 4, .seed = sim::seed_from_env(seed)}};
+    REQUIRE_FALSE(w.start_all());
+    REQUIRE(settled(w));
+    // Node 3 is cut off first (so that observations of it are made), then
+    // downed by an operator and stopped.
+    w.partition({{0, 1, 2}, {3}});
+    REQUIRE(w.run_until([&] { return w.unreachable_seen_by(0, 3); }, 30s));
+    REQUIRE_FALSE(w.down(0, 3));
+    w.crash(3);
+    w.heal();
+    CHECK(w.run_until(
+      [&] { return forgot(w, 0, 3) && forgot(w, 1, 3) && forgot(w, 2, 3); },
+      60s));
+    CHECK(settled(w));
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(w.cluster_state(i)->gossip.state.members().size() == 3);
+    }
+  }
+}
+
+TEST_CASE("a node forgotten while it was cut off comes back as a new "
+          "incarnation; its old one is never taken back") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    sim::world w{{.nodes = 5, .seed = sim::seed_from_env(seed)}};
+    REQUIRE_FALSE(w.start_all());
+    REQUIRE(settled(w));
+    auto old = incarnation_of(w, 4);
+    w.partition({{0, 1, 2, 3}, {4}});
+    REQUIRE(w.run_until(
+      [&] {
+        return forgot(w, 0, 4) && forgot(w, 1, 4) && forgot(w, 2, 4)
+               && forgot(w, 3, 4);
+      },
+      120s));
+    // From here on, no node of the majority may hold node 4's old
+    // incarnation again.
+    bool taken_back = false;
+    auto watch = [&] {
+      for (std::size_t i = 0; i < 4; ++i) {
+        const auto* m = w.cluster_state(i)->gossip.state.find(w.node_id(4));
+        taken_back = taken_back || (m != nullptr && m->incarnation <= old);
+      }
+    };
+    w.heal();
+    CHECK(w.run_until(
+      [&] {
+        watch();
+        return w.converged() && w.ring_settled();
+      },
+      120s));
+    CHECK_FALSE(taken_back);
+    CHECK(incarnation_of(w, 4) > old);
+    for (std::size_t i = 0; i < 4; ++i) {
+      CHECK(w.sees(i, 4, "up"));
+      CHECK(incarnation_of(w, i) == 1);
+    }
+  }
 }
 
 namespace {
@@ -854,6 +1009,71 @@ TEST_CASE("a request that cannot be sent on to its name's node fails at "
   CHECK(c.get(0, name) == 0);
 }
 
+namespace {
+
+using late_atom = caf::atom_constant<caf::atom("late")>;
+
+// Answers `(get, n)` with n at once, and `get` with 7 two seconds later.
+tc::actor_kind slow_kind() {
+  return {.kind = "slow",
+          .start = [](caf::actor_system& sys, const std::string&,
+                      const std::string&) {
+            return sys.spawn([](caf::event_based_actor* self) {
+              auto waiting
+                = std::make_shared<std::vector<caf::response_promise>>();
+              return caf::behavior{
+                [](get_atom, std::int64_t n) { return n; },
+                [](tc::handoff_atom) { return std::string{}; },
+                [self, waiting](get_atom) {
+                  waiting->push_back(self->make_response_promise());
+                  self->delayed_send(self, 2s, late_atom::value);
+                },
+                [waiting](late_atom) {
+                  for (auto& rp : *waiting) {
+                    rp.deliver(std::int64_t{7});
+                  }
+                  waiting->clear();
+                },
+              };
+            });
+          }};
+}
+
+} // namespace
+
+TEST_CASE("a reply whose requester's node cannot be reached is counted and "
+          "logged, not dropped in silence") {
+  sim::world w{{.nodes = 3,
+                .seed = sim::seed_from_env(31),
+                .net = {.cut_reset_after = 100ms},
+                .kinds = [](std::size_t) {
+                  return std::vector<tc::actor_kind>{slow_kind()};
+                }}};
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  // A name that runs on another node than node 0.
+  std::string name;
+  std::size_t host = 0;
+  for (int k = 0; name.empty(); ++k) {
+    auto candidate = fmt::format("slow/{}", k);
+    REQUIRE(w.request<std::int64_t>(0, candidate, 5s, get_atom::value,
+                                    std::int64_t{k}));
+    auto where = w.activations()[candidate];
+    if (where.size() == 1 && where[0] != 0) {
+      name = candidate;
+      host = where[0];
+    }
+  }
+  // The request reaches the name's node; before the answer comes, node 0
+  // is cut off and its connections reset.
+  auto cut = sim::parse_schedule("partition(0|1,2)@500ms+10s");
+  REQUIRE(cut);
+  w.schedule(*cut);
+  auto got = w.request<std::int64_t>(0, name, 3s, get_atom::value);
+  CHECK_FALSE(got);
+  CHECK(w.counter(host, "troupe_cluster_replies_unsent_total") == 1);
+}
+
 TEST_CASE("a leaving node hands everything off before it exits") {
   counters c{5, 28};
   auto& w = c.w;
@@ -929,6 +1149,75 @@ TEST_CASE("idle actors are passivated and come back with their state") {
     10s));
   CHECK(c.get(1, "counter/7") == 5);
   CHECK(c.b->activations["counter/7"].size() == 2);
+}
+
+namespace {
+
+// Kills node `i`'s router and runs until its supervisor has started a new
+// one.
+void crash_router(sim::world& w, std::size_t i) {
+  auto ctx = w.context(i);
+  auto before = ctx->router();
+  REQUIRE(before);
+  caf::anon_send_exit(before, caf::exit_reason::kill);
+  REQUIRE(
+    w.run_until([&] { return ctx->router() && ctx->router() != before; }, 10s));
+}
+
+} // namespace
+
+TEST_CASE("a router that crashes keeps the state of passivated actors") {
+  troupe::runtime::cluster_config settings;
+  settings.passivate_after = 300ms;
+  counters c{2, 32, settings};
+  auto& w = c.w;
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  REQUIRE_FALSE(
+    w.router(0).send("counter/7", add_atom::value, std::int64_t{5}));
+  REQUIRE(w.run_until([&] { return c.b->applied == 5; }, 10s));
+  auto owner = *w.router(0).owner_of("counter/7") == w.node_id(0) ? 0 : 1;
+  REQUIRE(w.run_until([&] { return w.activations().empty(); }, 10s));
+  crash_router(w, owner);
+  CHECK(c.get(1 - owner, "counter/7") == 5);
+}
+
+TEST_CASE("a router that crashes while it hands partitions off loses no "
+          "state and applies none twice") {
+  // The sender's router dies with transfers gathering, sent and not yet
+  // acknowledged: the states of actors it had stopped, and what it was
+  // handed itself, must survive it.
+  constexpr int names = 200;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    CAPTURE(seed);
+    counters c{5, 900 + seed};
+    auto& w = c.w;
+    join_fifth_after_counts(c, names);
+    std::size_t sender = 0;
+    REQUIRE(w.run_until(
+      [&] {
+        for (std::size_t i = 0; i < 4; ++i) {
+          if (w.gauge(i, "troupe_cluster_transfers") > 0) {
+            sender = i;
+            return true;
+          }
+        }
+        return false;
+      },
+      30s));
+    crash_router(w, sender);
+    // And the new owner's router, while states arrive.
+    w.run_for(std::chrono::milliseconds{
+      std::uniform_int_distribution<int>{0, 50}(w.rng())});
+    crash_router(w, 4);
+    REQUIRE(settled(w, 120s));
+    w.run_for(2s);
+    for (int k = 0; k < names; ++k) {
+      CAPTURE(counter(k));
+      CHECK(c.get(static_cast<std::size_t>(k % 5), counter(k)) == 1);
+    }
+    CHECK(sim::at_most_one_activation(w) == std::nullopt);
+  }
 }
 
 TEST_SUITE_END();
