@@ -1094,6 +1094,21 @@ TEST_CASE("a leaving node hands everything off before it exits") {
   }
 }
 
+namespace {
+
+// Kills node `i`'s router and runs until its supervisor has started a new
+// one.
+void crash_router(sim::world& w, std::size_t i) {
+  auto ctx = w.context(i);
+  auto before = ctx->router();
+  REQUIRE(before);
+  caf::anon_send_exit(before, caf::exit_reason::kill);
+  REQUIRE(
+    w.run_until([&] { return ctx->router() && ctx->router() != before; }, 10s));
+}
+
+} // namespace
+
 TEST_CASE("a router that crashes comes back watching the activations it "
           "left: an activation that dies later is started again") {
   counters c{3, 31};
@@ -1108,11 +1123,7 @@ TEST_CASE("a router that crashes comes back watching the activations it "
     REQUIRE(c.get(0, counter(k)) == 1);
   }
   auto ctx = c.w.context(1);
-  auto before = ctx->router();
-  REQUIRE(before);
-  caf::anon_send_exit(before, caf::exit_reason::kill);
-  REQUIRE(c.w.run_until(
-    [&] { return ctx->router() && ctx->router() != before; }, 10s));
+  crash_router(c.w, 1);
   c.w.run_for(1s);
   auto hosted = ctx->names->activations();
   REQUIRE_FALSE(hosted.empty());
@@ -1130,56 +1141,32 @@ TEST_CASE("a router that crashes comes back watching the activations it "
   CHECK(sim::at_most_one_activation(c.w) == std::nullopt);
 }
 
-TEST_CASE("idle actors are passivated and come back with their state") {
-  troupe::runtime::cluster_config settings;
-  settings.passivate_after = 300ms;
-  counters c{2, 29, settings};
-  auto& w = c.w;
-  REQUIRE_FALSE(w.start_all());
-  REQUIRE(settled(w));
-  REQUIRE_FALSE(
-    w.router(0).send("counter/7", add_atom::value, std::int64_t{5}));
-  REQUIRE(w.run_until([&] { return c.b->applied == 5; }, 10s));
-  auto owner = *w.router(0).owner_of("counter/7") == w.node_id(0) ? 0 : 1;
-  REQUIRE(w.run_until(
-    [&] {
-      return w.counter(owner, "troupe_cluster_passivations_total") == 1
-             && w.activations().empty();
-    },
-    10s));
-  CHECK(c.get(1, "counter/7") == 5);
-  CHECK(c.b->activations["counter/7"].size() == 2);
-}
-
-namespace {
-
-// Kills node `i`'s router and runs until its supervisor has started a new
-// one.
-void crash_router(sim::world& w, std::size_t i) {
-  auto ctx = w.context(i);
-  auto before = ctx->router();
-  REQUIRE(before);
-  caf::anon_send_exit(before, caf::exit_reason::kill);
-  REQUIRE(
-    w.run_until([&] { return ctx->router() && ctx->router() != before; }, 10s));
-}
-
-} // namespace
-
-TEST_CASE("a router that crashes keeps the state of passivated actors") {
-  troupe::runtime::cluster_config settings;
-  settings.passivate_after = 300ms;
-  counters c{2, 32, settings};
-  auto& w = c.w;
-  REQUIRE_FALSE(w.start_all());
-  REQUIRE(settled(w));
-  REQUIRE_FALSE(
-    w.router(0).send("counter/7", add_atom::value, std::int64_t{5}));
-  REQUIRE(w.run_until([&] { return c.b->applied == 5; }, 10s));
-  auto owner = *w.router(0).owner_of("counter/7") == w.node_id(0) ? 0 : 1;
-  REQUIRE(w.run_until([&] { return w.activations().empty(); }, 10s));
-  crash_router(w, owner);
-  CHECK(c.get(1 - owner, "counter/7") == 5);
+TEST_CASE("idle actors are passivated and come back with their state, "
+          "also after the router that kept it crashed") {
+  for (bool router_crash : {false, true}) {
+    CAPTURE(router_crash);
+    troupe::runtime::cluster_config settings;
+    settings.passivate_after = 300ms;
+    counters c{2, router_crash ? 32U : 29U, settings};
+    auto& w = c.w;
+    REQUIRE_FALSE(w.start_all());
+    REQUIRE(settled(w));
+    REQUIRE_FALSE(
+      w.router(0).send("counter/7", add_atom::value, std::int64_t{5}));
+    REQUIRE(w.run_until([&] { return c.b->applied == 5; }, 10s));
+    auto owner = *w.router(0).owner_of("counter/7") == w.node_id(0) ? 0 : 1;
+    REQUIRE(w.run_until(
+      [&] {
+        return w.counter(owner, "troupe_cluster_passivations_total") == 1
+               && w.activations().empty();
+      },
+      10s));
+    if (router_crash) {
+      crash_router(w, owner);
+    }
+    CHECK(c.get(1, "counter/7") == 5);
+    CHECK(c.b->activations["counter/7"].size() == 2);
+  }
 }
 
 TEST_CASE("a router that crashes while it hands partitions off loses no "
