@@ -6,7 +6,9 @@
 #include "../runtime/logging.hpp"
 #include "../runtime/metrics.hpp"
 #include "frame_link.hpp"
+#include "ring.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -77,6 +80,34 @@ struct context {
   /// not yet handed on. While any is, readers pass later ones the same way,
   /// so that the router gets them in the order they came.
   std::atomic<std::int64_t> routes_via_transport{0};
+  /// Sends by name that `router_client::send` passed to the router (it
+  /// could not deliver or send them itself) and the router has not routed
+  /// yet, per slot of names (`diverted_slot`). While a slot counts any,
+  /// later sends for its names go the same way, so that none overtakes one
+  /// that waits in the router's mailbox. A new router starts them at zero
+  /// (what its predecessor's mailbox held is gone).
+  static constexpr std::size_t diverted_slots = 64;
+  std::array<std::atomic<std::uint32_t>, diverted_slots> diverted{};
+  static std::size_t diverted_slot(std::string_view name) {
+    return static_cast<std::size_t>(name_hash(name) % diverted_slots);
+  }
+  bool is_diverted(std::size_t slot) const {
+    return diverted[slot].load(std::memory_order_acquire) > 0;
+  }
+  /// The router has routed a diverted send (never below zero: the counts
+  /// may have been reset since it was counted).
+  void diverted_routed(std::size_t slot) {
+    auto& n = diverted[slot];
+    auto v = n.load(std::memory_order_acquire);
+    while (v > 0
+           && !n.compare_exchange_weak(v, v - 1, std::memory_order_acq_rel)) {
+    }
+  }
+  void reset_diverted() {
+    for (auto& n : diverted) {
+      n.store(0, std::memory_order_release);
+    }
+  }
   /// Handoff transfers this node's routers have started in this boot (the
   /// count in their ids, `handoff_ledger.hpp`); kept here so that a router
   /// that restarts never gives an id twice.

@@ -328,7 +328,9 @@ bool handed_off(const membership& state, const std::string& id) {
          && m->announcement.handoff_epoch >= r.epoch();
 }
 
-// Claims the ring again when its owners are not the up members, once every
+// Claims the ring again when its owners are not the up members that do not
+// drain (a draining member hands its partitions over as a leaving one
+// does, and takes some again when it stops draining), once every
 // reachable owner has finished the last handoff (so that transfers never
 // overlap), and only if the claim moves a partition: with more members
 // than partitions some members own none, and a claim that would change
@@ -337,7 +339,7 @@ bool reclaim_ring(membership& state, const std::string& self,
                   const claim_options& opts) {
   std::vector<std::string> up;
   for (const auto& [id, m] : state.members()) {
-    if (m.status == member_status::up) {
+    if (m.status == member_status::up && !m.announcement.draining) {
       up.push_back(id);
     }
   }

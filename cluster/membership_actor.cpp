@@ -37,6 +37,8 @@ struct peer_info {
   /// from when this node learned of `incarnation`.
   bool ever_connected = false;
   std::uint64_t incarnation = 0;
+  /// When its last heartbeat (or connection) came.
+  clock_type::time_point heard{};
 };
 
 class membership_state : public std::enable_shared_from_this<membership_state> {
@@ -44,7 +46,8 @@ public:
   membership_state(caf::event_based_actor* self, context_ptr ctx,
                    caf::actor_addr parent)
     : self_(self), ctx_(std::move(ctx)), log_(ctx_->log("membership")),
-      parent_(std::move(parent)), incarnation_(ctx_->incarnation) {
+      parent_(std::move(parent)), incarnation_(ctx_->incarnation),
+      own_ticks_(phi()) {
     if (ctx_->metrics != nullptr) {
       convergence_ = &ctx_->metrics->add_histogram(
         "troupe_cluster_convergence_seconds",
@@ -428,7 +431,10 @@ private:
     v.self = me();
     v.quorum = quorum().quorum;
     for (const auto& [id, m] : g_.state.members()) {
-      if (m.status == member_status::up && !m.announcement.draining
+      // A draining or leaving member takes its traffic until the ring no
+      // longer gives it partitions, and then hands them over: every node
+      // routes by the ring, so they agree on where its names go.
+      if ((m.status == member_status::up || m.status == member_status::leaving)
           && !g_.state.is_unreachable(id)) {
         v.available.insert(id);
       }
@@ -441,7 +447,7 @@ private:
     // others and it would pass messages back and forth).
     const auto* self = g_.state.find(me());
     auto owners = v.current.members();
-    if (self != nullptr && self->is_active() && !draining_
+    if (self != nullptr && self->is_active()
         && std::binary_search(owners.begin(), owners.end(), me())) {
       v.available.insert(me());
     }
@@ -466,6 +472,9 @@ private:
     if (q.quorum) {
       log_->warn("event=quorum.regained reachable={} members={}", q.reachable,
                  q.members);
+    } else if (unsure_) {
+      log_->warn("event=quorum.lost reason=own_pause action=\"downs nobody, "
+                 "serves no names\"");
     } else {
       log_->error("event=quorum.lost reachable={} members={} strategy={} "
                   "action=\"downs nobody, serves no names\"",
@@ -501,6 +510,7 @@ private:
   void heartbeat_tick() {
     run_checks();
     auto now = self_->clock().now();
+    note_own_pause(now);
     for (const auto& [id, p] : peers_) {
       if (p.connected) {
         send_frame(id, wire::heartbeat{.sequence = ++heartbeats_});
@@ -511,8 +521,71 @@ private:
                         heartbeat_tick_atom::value);
   }
 
+  // A tick much later than asked for means this process did not run
+  // (stopped, frozen, starved), and it is judged as the others judge its
+  // heartbeats: by a detector of its own ticks. Past that, the others may
+  // have flagged it and handed its names to fallbacks: it serves no names
+  // (it has no quorum, as far as it knows) until it has heard again from
+  // more than half of the members. Its own detectors measured a silence
+  // that was its own: on those it would flag every member and, since
+  // quorum counts the members nobody flags, take quorum from every node.
+  // They start afresh, and it flags nobody new for a while.
+  void note_own_pause(clock_type::time_point now) {
+    if (last_tick_ && !own_ticks_.is_available(now)) {
+      auto paused = std::chrono::duration_cast<std::chrono::milliseconds>(
+        now - *last_tick_);
+      log_->warn("event=node.paused ms={} action=\"serves no names until "
+                 "it hears from a majority, flags nobody for {} ms\"",
+                 paused.count(), own_pause_grace().count());
+      for (auto& [id, p] : peers_) {
+        p.detector = phi_detector{phi()};
+        p.detector.heartbeat(now);
+      }
+      own_ticks_ = phi_detector{phi()};
+      quiet_until_ = now + own_pause_grace();
+      unsure_ = true;
+      resumed_at_ = now;
+      publish_view();
+      publish_state();
+    } else if (quiet_until_ && now >= *quiet_until_) {
+      quiet_until_.reset();
+    }
+    if (unsure_ && (!quiet_until_ || heard_from_majority())) {
+      unsure_ = false;
+      log_->info("event=node.resumed");
+      publish_view();
+      publish_state();
+    }
+    own_ticks_.heartbeat(now);
+    last_tick_ = now;
+  }
+
+  // Whether more than half of the members quorum counts (itself included)
+  // have been heard since it resumed: a heartbeat or a new connection at
+  // least a heartbeat interval later (what waited while it was stopped
+  // arrives at once, and is old news).
+  bool heard_from_majority() const {
+    auto counted = assess_quorum(g_.state, me(), ctx_->settings.split_brain);
+    auto fresh = resumed_at_ + ctx_->settings.heartbeat_interval;
+    std::size_t heard = 1;
+    for (const auto& [id, p] : peers_) {
+      const auto* m = g_.state.find(id);
+      if (m != nullptr && m->status >= member_status::up
+          && m->status <= member_status::leaving && p.heard >= fresh) {
+        ++heard;
+      }
+    }
+    return 2 * heard > counted.members;
+  }
+
+  std::chrono::milliseconds own_pause_grace() const {
+    return ctx_->settings.acceptable_pause
+           + 5 * ctx_->settings.heartbeat_interval;
+  }
+
   void check_reachability(clock_type::time_point now) {
     bool changed = false;
+    bool quiet = quiet_until_ && now < *quiet_until_;
     for (const auto& [id, m] : g_.state.members()) {
       if (id == me() || m.status >= member_status::down) {
         continue;
@@ -530,6 +603,9 @@ private:
       bool suspect = p.connected
                        ? !p.detector.is_available(now)
                        : p.ever_connected || !p.detector.is_available(now);
+      if (suspect && quiet) {
+        continue; // a flag set before the pause stays
+      }
       changed = g_.state.observe(me(), id, suspect) || changed;
     }
     if (changed) {
@@ -660,7 +736,11 @@ private:
   }
 
   quorum_view quorum() const {
-    return assess_quorum(g_.state, me(), ctx_->settings.split_brain);
+    auto q = assess_quorum(g_.state, me(), ctx_->settings.split_brain);
+    if (unsure_) {
+      q.quorum = false; // just back from a pause of its own
+    }
+    return q;
   }
 
   // For observers that read without asking (see `context::cluster_state`).
@@ -759,6 +839,7 @@ private:
     } else if (std::holds_alternative<wire::heartbeat>(f)) {
       if (auto p = peers_.find(peer); p != peers_.end()) {
         p->second.detector.heartbeat(self_->clock().now());
+        p->second.heard = self_->clock().now();
       }
     } else {
       log_->debug("event=frame.ignored peer={} kind={}", peer,
@@ -773,6 +854,7 @@ private:
     p.ever_connected = true;
     p.detector = phi_detector{phi()};
     p.detector.heartbeat(self_->clock().now());
+    p.heard = self_->clock().now();
     // Push our state at once: a joiner learns the cluster, and the cluster
     // learns the joiner, without waiting for a gossip round.
     send_frame(h.node_id, wire::state{.gossip = g_});
@@ -822,6 +904,8 @@ private:
   std::shared_ptr<spdlog::logger> log_;
   caf::actor_addr parent_;
   std::uint64_t incarnation_;
+  /// This node's own heartbeat ticks, judged as its peers judge them.
+  phi_detector own_ticks_;
   gossip_state g_;
   view_map last_;
   std::map<std::string, peer_info> peers_;
@@ -843,6 +927,13 @@ private:
   runtime::duration_histogram* convergence_ = nullptr;
   std::uint64_t heartbeats_ = 0;
   std::uint64_t rounds_ = 0;
+  std::optional<clock_type::time_point> last_tick_{};
+  /// After this node's own pause: no new suspicion before then.
+  std::optional<clock_type::time_point> quiet_until_{};
+  /// After this node's own pause, until it has heard from a majority: no
+  /// quorum.
+  bool unsure_ = false;
+  clock_type::time_point resumed_at_{};
 };
 
 caf::behavior membership_state::make_behavior() {

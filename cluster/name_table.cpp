@@ -150,6 +150,17 @@ name_table::activations(std::optional<std::uint32_t> p) const {
   return out;
 }
 
+std::map<std::string, caf::actor> name_table::serving() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::map<std::string, caf::actor> out;
+  for (const auto& [name, e] : entries_) {
+    if (e.actor && !e.exporting) {
+      out.emplace(name, e.actor);
+    }
+  }
+  return out;
+}
+
 caf::actor name_table::begin_export(const std::string& name) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = entries_.find(name);

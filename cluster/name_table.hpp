@@ -89,6 +89,10 @@ public:
   /// partitions.
   std::map<std::string, caf::actor>
   activations(std::optional<std::uint32_t> p = std::nullopt) const;
+  /// The activations that take messages (name → actor): running and not
+  /// handing their state off (an exporting one answers its export and
+  /// stops: what is sent to it after that is lost).
+  std::map<std::string, caf::actor> serving() const;
   /// Marks `name` as exporting: messages wait until `exited` or
   /// `activated`. Returns the actor, or an invalid handle.
   caf::actor begin_export(const std::string& name);

@@ -614,7 +614,9 @@ private:
     if (r.what == handoff_ledger::outcome::repeat) {
       return;
     }
-    auto running = ctx_->names->activations();
+    // Not into one that is handing its state off: it answers its export
+    // before it would see this. Kept, the state goes where the name goes.
+    auto running = ctx_->names->serving();
     for (auto& item : r.items) {
       if (auto i = running.find(item.name); i != running.end()) {
         self_->send(i->second, handoff_atom::value, std::move(item.state));
@@ -1134,7 +1136,10 @@ caf::behavior router_state::make_behavior() {
         r.body);
     },
     [this](route_send_atom, std::string& name, caf::message& msg) {
+      // Every one comes from `router_client::send`, counted there.
+      auto slot = context::diverted_slot(name);
       route({.name = std::move(name), .msg = std::move(msg)});
+      ctx_->diverted_routed(slot);
     },
     [this](route_req_atom, std::string& name, caf::message& msg) {
       auto rp = self_->make_response_promise();
@@ -1159,6 +1164,8 @@ caf::behavior router_state::make_behavior() {
 caf::expected<caf::actor> spawn_router(caf::actor_system& sys,
                                        const context_ptr& ctx,
                                        const caf::actor& activations) {
+  // Sends diverted to a router that crashed died with its mailbox.
+  ctx->reset_diverted();
   auto hdl = sys.spawn([ctx, activations](caf::event_based_actor* self) {
     auto st = std::make_shared<router_state>(self, ctx, activations);
     self->attach_functor([st] {});

@@ -45,6 +45,12 @@ caf::error router_client::send(const std::string& name, caf::message msg) {
   if (to.empty()) {
     return caf::make_error(errc::no_route, "no node available for " + name);
   }
+  auto slot = context::diverted_slot(name);
+  if (ctx_->is_diverted(slot)) {
+    // An earlier send for these names waits in the router: after it.
+    divert(slot, name, std::move(msg));
+    return {};
+  }
   if (to == ctx_->node_id) {
     // The fast path: straight into the actor's mailbox when it runs.
     delivery d{.name = name, .msg = std::move(msg)};
@@ -59,8 +65,7 @@ caf::error router_client::send(const std::string& name, caf::message msg) {
         // Moved by a handoff since the view was read: the router knows.
         break;
     }
-    caf::anon_send(ctx_->router(), route_send_atom::value, name,
-                   std::move(d.msg));
+    divert(slot, name, std::move(d.msg));
     return {};
   }
   auto bytes = to_bytes(*sys_, msg);
@@ -73,10 +78,15 @@ caf::error router_client::send(const std::string& name, caf::message msg) {
                                  .message = std::move(*bytes),
                                  .epoch = view->current.epoch()}}})) {
     // Not connected (the view is about to change): the router decides.
-    caf::anon_send(ctx_->router(), route_send_atom::value, name,
-                   std::move(msg));
+    divert(slot, name, std::move(msg));
   }
   return {};
+}
+
+void router_client::divert(std::size_t slot, const std::string& name,
+                           caf::message msg) {
+  ctx_->diverted[slot].fetch_add(1, std::memory_order_acq_rel);
+  caf::anon_send(ctx_->router(), route_send_atom::value, name, std::move(msg));
 }
 
 caf::expected<caf::message>

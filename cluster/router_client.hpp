@@ -66,8 +66,12 @@ private:
     }
     auto p = view->current.partition_of_name(name);
     return view->target(p) == ctx_->node_id
+           && !ctx_->is_diverted(context::diverted_slot(name))
            && ctx_->names->enqueue_if_running(p, name, make);
   }
+
+  // Passes a send to the router, counted in `context::diverted`.
+  void divert(std::size_t slot, const std::string& name, caf::message msg);
 
   caf::actor_system* sys_;
   context_ptr ctx_;

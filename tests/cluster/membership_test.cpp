@@ -552,4 +552,54 @@ TEST_CASE("a leaving member goes to exiting, then removed, once converged") {
   CHECK(g.state.leader() == "a");
 }
 
+TEST_CASE("a draining member keeps its partitions until the leader claims "
+          "the ring without it, and gets some again when it stops draining") {
+  tc::gossip_state g;
+  std::set<std::string> all{"a", "b", "c"};
+  for (std::uint16_t i = 0; i < 3; ++i) {
+    auto id = std::string(1, static_cast<char>('a' + i));
+    g.state.add(make_member(id, static_cast<std::uint16_t>(4000 + i), 1,
+                            member_status::up),
+                "a");
+  }
+  tc::leader_policy policy{.claim = {.ring_size = 16, .target_n = 2}};
+  auto owners = [&g] { return g.state.current_ring().members(); };
+  auto handed_off = [&g, &all] {
+    for (const auto& id : all) {
+      tc::service_announcement a = g.state.find(id)->announcement;
+      a.handoff_epoch = g.state.current_ring().epoch();
+      g.state.announce(id, a);
+    }
+    g.seen = all;
+  };
+  g.seen = all;
+  tc::leader_actions(g, "a", policy, {});
+  REQUIRE(owners() == std::vector<std::string>{"a", "b", "c"});
+  auto epoch = g.state.current_ring().epoch();
+  // b drains: it stays up (and available for routing) but the next claim
+  // leaves it out; not before every owner finished the last handoff.
+  tc::service_announcement drained = g.state.find("b")->announcement;
+  drained.draining = true;
+  g.state.announce("b", drained);
+  g.seen = all;
+  tc::leader_actions(g, "a", policy, {});
+  CHECK(g.state.current_ring().epoch() == epoch);
+  handed_off();
+  tc::leader_actions(g, "a", policy, {});
+  CHECK(g.state.current_ring().epoch() == epoch + 1);
+  CHECK(owners() == std::vector<std::string>{"a", "c"});
+  CHECK(g.state.find("b")->status == member_status::up);
+  // Drained, nothing changes while it stays so.
+  handed_off();
+  tc::leader_actions(g, "a", policy, {});
+  CHECK(g.state.current_ring().epoch() == epoch + 1);
+  // Undrained, it is claimed again.
+  drained.draining = false;
+  g.state.announce("b", drained);
+  handed_off();
+  tc::leader_actions(g, "a", policy, {});
+  CHECK(g.state.current_ring().epoch() == epoch + 2);
+  CHECK(owners() == std::vector<std::string>{"a", "b", "c"});
+}
+
 TEST_SUITE_END();

@@ -486,6 +486,47 @@ TEST_CASE("keep_majority: an owner that resumes after a freeze finds no "
   CHECK_MESSAGE(r.ok(), r.failure << "\n  replay: " << r.replay());
 }
 
+TEST_CASE("a node back from a long freeze serves no names until it has "
+          "been heard again, and takes quorum from no other node") {
+  counters c{5, 41};
+  auto& w = c.w;
+  REQUIRE_FALSE(w.start_all());
+  REQUIRE(settled(w));
+  for (int k = 0; k < 50; ++k) {
+    REQUIRE_FALSE(
+      w.router(0).send(counter(k), add_atom::value, std::int64_t{1}));
+  }
+  REQUIRE(w.run_until([&] { return c.b->applied == 50; }, 10s));
+  // Frozen for longer than the others tolerate, shorter than down_after:
+  // they flag it. Back, it must not flag them in turn (its silence was its
+  // own): quorum counts the members nobody flags, and every node would
+  // lose it.
+  w.check_always([](sim::world& w) -> std::optional<std::string> {
+    for (std::size_t i : {0, 1, 2, 4}) {
+      if (auto st = w.cluster_state(i); st && !st->quorum.quorum) {
+        return fmt::format("{} lost quorum", w.name(i));
+      }
+    }
+    return std::nullopt;
+  });
+  w.freeze(3);
+  REQUIRE(w.run_until([&] { return w.unreachable_seen_by(0, 3); }, 5s));
+  w.run_for(1s);
+  w.resume(3);
+  REQUIRE(w.run_until([&] { return !w.cluster_state(3)->quorum.quorum; }, 1s));
+  CHECK(w.context(3)->names->serving().empty());
+  REQUIRE(w.run_until(
+    [&] {
+      return w.cluster_state(3)->quorum.quorum && w.converged()
+             && w.ring_settled();
+    },
+    30s));
+  CHECK_MESSAGE(!w.failure(), w.failure().value_or(""));
+  for (int k = 0; k < 50; ++k) {
+    CHECK(c.get(k % 5, counter(k)) == 1);
+  }
+}
+
 TEST_CASE("keep_majority: of two equal halves, the one with the lowest "
           "address goes on") {
   // Simulated node i has address 10.0.0.(i+1): node 0's half wins.

@@ -17,8 +17,12 @@ world::options ledger_world() {
           }};
 }
 
-run_hooks ledger_hooks(bool lost_allowed) {
+run_hooks ledger_hooks(bool lost_allowed, bool one_at_every_moment = false) {
   auto ledgers = std::make_shared<ledger_tracker>(16);
+  std::function<std::optional<std::string>(world&)> always{};
+  if (one_at_every_moment) {
+    always = [](world& w) { return at_most_one_activation(w); };
+  }
   return {
     .step =
       [ledgers](world& w) {
@@ -26,6 +30,7 @@ run_hooks ledger_hooks(bool lost_allowed) {
           ledgers->append(w, 2s);
         }
       },
+    .always = std::move(always),
     .at_end = [ledgers, lost_allowed](world& w) -> std::optional<std::string> {
       if (auto msg = at_most_one_activation(w)) {
         return msg;
@@ -57,6 +62,17 @@ scenario no_crash_scenario() {
           .hooks = [] { return ledger_hooks(false); }};
 }
 
+scenario handoff_scenario() {
+  return {.name = "handoff",
+          .world = ledger_world(),
+          .faults = {.faults = 4,
+                     .horizon = 30s,
+                     .max_length = 10s,
+                     .kinds = {fault_kind::leave, fault_kind::drain},
+                     .max_down = 1},
+          .hooks = [] { return ledger_hooks(false, true); }};
+}
+
 scenario membership_scenario() {
   return {.name = "membership",
           .world = {.nodes = 5},
@@ -70,7 +86,8 @@ scenario membership_scenario() {
 std::vector<named_scenario> all_scenarios() {
   return {{"cluster_faults", &cluster_faults_scenario, true},
           {"membership", &membership_scenario, true},
-          {"no_crash", &no_crash_scenario, false}};
+          {"no_crash", &no_crash_scenario, false},
+          {"handoff", &handoff_scenario, false}};
 }
 
 const std::vector<known_failure>& known_failures() {

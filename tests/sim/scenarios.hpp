@@ -12,14 +12,21 @@ namespace troupe::testkit::sim {
 /// Five nodes with ledgers under random crashes, stops, freezes,
 /// partitions, one-way cuts, resets, slow links and drains, while appends
 /// go through random nodes. Once the faults are over the cluster must
-/// settle (converged, one ring, every handoff done) and then: every ledger
-/// answers, no name has two activations, no append was applied twice.
+/// settle (converged, one ring, every handoff done, quorum everywhere)
+/// and then: every ledger answers, no name has two activations, no append
+/// was applied twice.
 /// Appends held only in a crashed node's memory may be lost (the ledger
 /// kind keeps its state in memory); the run counts them.
 scenario cluster_faults_scenario();
 
 /// The same without crashes and stops: nothing may be lost either.
 scenario no_crash_scenario();
+
+/// Five nodes with ledgers while nodes leave (and come back as new
+/// members) and drain, appends going through random nodes: at every moment
+/// at most one activation of a name takes messages, and at the end nothing
+/// acknowledged is lost or applied twice.
+scenario handoff_scenario();
 
 /// Membership alone (no virtual actors) under every kind of fault, leave
 /// included: the cluster converges on one ring of the running nodes.

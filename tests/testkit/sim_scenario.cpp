@@ -80,9 +80,12 @@ run_result run(const scenario& s, std::uint64_t seed,
       auto settle_end = w->now() + s.settle_within;
       bool settled = false;
       while (!w->failure()) {
-        settled
-          = w->run_until([&w] { return w->converged() && w->ring_settled(); },
-                         std::min(s.step, settle_end - w->now()));
+        settled = w->run_until(
+          [&w] {
+            return w->converged() && w->ring_settled()
+                   && w->quorum_everywhere();
+          },
+          std::min(s.step, settle_end - w->now()));
         if (settled || w->now() >= settle_end) {
           break;
         }

@@ -44,7 +44,8 @@ struct scenario {
   std::function<run_hooks()> hooks{};
   sim_time step = std::chrono::milliseconds{500};
   /// After the last fault ended, the cluster has this long to settle
-  /// (converged, one ring, every handoff done) before `at_end`.
+  /// (converged, one ring, every handoff done, quorum on every node)
+  /// before `at_end`.
   sim_time settle_within = std::chrono::seconds{120};
 };
 
@@ -100,7 +101,8 @@ std::optional<std::string> check_determinism(const scenario& s,
 
 // -- invariants the kit ships -------------------------------------------------
 
-/// At most one running activation of each name across the running nodes.
+/// At most one activation of each name takes messages across the running
+/// nodes (`world::activations`).
 std::optional<std::string> at_most_one_activation(world& w);
 
 /// The running nodes have converged and share one settled ring.

@@ -23,7 +23,9 @@ enum class fault_kind {
   cut,       ///< `nodes[0]` cannot reach `nodes[1]` (one way) for `length`
   reset,     ///< the connections between `nodes[0]` and `nodes[1]` reset
   slow,      ///< `extra` latency between `nodes[0]` and `nodes[1]`
-  leave,     ///< `nodes[0]` leaves the cluster; restarted after `length`
+  leave,     ///< `nodes[0]`, if up, leaves the cluster; restarted after
+             ///< `length` once it has handed everything off (at most a
+             ///< minute later)
   drain,     ///< `nodes[0]` drains for `length`
 };
 

@@ -44,6 +44,10 @@ constexpr auto clock_base = std::chrono::hours{1000};
 // More messages than this at one moment of virtual time is a livelock.
 constexpr std::uint64_t max_jobs_per_instant = 20'000'000;
 
+// How long past its length a leave waits for the node to finish leaving
+// before it is stopped anyway (one whose cluster cannot move it out).
+constexpr sim_time leave_patience = std::chrono::minutes{1};
+
 std::uint64_t splitmix(std::uint64_t& x) {
   std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -150,6 +154,8 @@ struct world::node_slot {
   bool stopping = false;
   bool exits_sent = false;
   bool restart_after_stop = false;
+  // A leave's end waits until the node has finished leaving, up to this.
+  sim_time leave_deadline{0};
   std::shared_ptr<std::optional<caf::error>> apps_stopped;
   // The world's own one-shot actors on this node (killed at teardown).
   std::vector<caf::actor_addr> helpers;
@@ -894,9 +900,20 @@ void world::apply(const fault& f, bool begin) {
           record(fmt::format("skip leave n{}: not running", a + 1));
           return;
         }
+        if (auto st = status_seen_by(a, a); st != "up") {
+          // Leaving already, or still joining: an operator waits for up.
+          record(fmt::format("skip leave n{}: {}", a + 1, st));
+          return;
+        }
         record(fmt::format("node n{} leave", a + 1));
         caf::anon_send(context(a)->membership(), cluster::leave_atom::value);
+        nodes_[a]->leave_deadline = now_ + f.length + leave_patience;
         ends();
+      } else if (running(a) && status_seen_by(a, a) == "leaving"
+                 && now_ < nodes_[a]->leave_deadline) {
+        // As an operator would, wait until it has handed everything off.
+        faults_.emplace(now_ + std::chrono::milliseconds{250},
+                        std::make_pair(f, false));
       } else if (running(a)) {
         // Back from its data directory: stop, then start again.
         nodes_[a]->restart_after_stop = true;
@@ -1236,10 +1253,20 @@ bool world::ring_settled() const {
   return rings_agree(states, live);
 }
 
+bool world::quorum_everywhere() const {
+  for (auto i : running_nodes()) {
+    auto st = cluster_state(i);
+    if (!st || !st->quorum.quorum) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::map<std::string, std::vector<std::size_t>> world::activations() const {
   std::map<std::string, std::vector<std::size_t>> out;
   for (auto i : running_nodes()) {
-    for (const auto& [name, actor] : nodes_[i]->ctx->names->activations()) {
+    for (const auto& [name, actor] : nodes_[i]->ctx->names->serving()) {
       out[name].push_back(i);
     }
   }

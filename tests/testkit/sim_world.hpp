@@ -200,8 +200,11 @@ public:
   /// nodes (by as many of them as there are partitions, when there are
   /// more nodes), with every handoff for it finished.
   bool ring_settled() const;
-  /// The running activations of virtual actors: name → the nodes that run
-  /// one.
+  /// Every running node has quorum (it serves names).
+  bool quorum_everywhere() const;
+  /// The activations of virtual actors that take messages: name → the
+  /// nodes that run one (one handing its state off, which answers that
+  /// and stops, does not count).
   std::map<std::string, std::vector<std::size_t>> activations() const;
   /// A gauge of node `i`'s metrics (0 if it has none by that name).
   std::int64_t gauge(std::size_t i, std::string_view name) const;
