@@ -47,7 +47,11 @@ partitions_to_hand_back(const routing_view& v, const std::string& self,
 }
 
 std::string transfer_destination(const routing_view& v, const std::string& self,
-                                 std::uint32_t p, bool ownership) {
+                                 std::uint32_t p, bool ownership,
+                                 const std::string& sent_to) {
+  if (!sent_to.empty() && sent_to != self && v.active.count(sent_to) > 0) {
+    return sent_to;
+  }
   const auto& owner = v.current.owner(p);
   if (ownership && owner != self && v.active.count(owner) > 0) {
     return owner;

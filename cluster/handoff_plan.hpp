@@ -54,7 +54,14 @@ partitions_to_hand_back(const routing_view& v, const std::string& self,
 /// "done"); otherwise the partition's target (empty: nobody available). A
 /// gone owner would never acknowledge: the transfer goes where messages go,
 /// and from there to the owner of the next ring.
+///
+/// A transfer already sent (`sent_to`, not acknowledged) goes there again
+/// as long as that node is an active member, reachable or not: it may
+/// have applied the transfer and only its acknowledgement was lost, and
+/// only it knows the transfer's id; sent elsewhere, its states would be
+/// applied twice. (What it does not host, it hands on.)
 std::string transfer_destination(const routing_view& v, const std::string& self,
-                                 std::uint32_t p, bool ownership);
+                                 std::uint32_t p, bool ownership,
+                                 const std::string& sent_to = {});
 
 } // namespace troupe::cluster

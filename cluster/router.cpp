@@ -512,7 +512,7 @@ private:
       if (!t.sent || now < t.resend_at) {
         continue;
       }
-      auto to = destination(t);
+      auto to = transfer_destination(view_, me(), p, t.ownership, t.to);
       log_->warn("event=handoff.retry partition={} epoch={} to={} "
                  "attempt={}",
                  p, t.epoch, to, t.attempts + 1);

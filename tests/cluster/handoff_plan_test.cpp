@@ -142,6 +142,31 @@ TEST_CASE("a transfer to a gone owner goes where messages go") {
   }
 }
 
+TEST_CASE("a transfer sent and not acknowledged goes again where it went "
+          "while that node is active, wherever the ring has moved") {
+  for (int now = 0; now < 81; ++now) {
+    tc::ring r{3, owners_of(now), {"a", "a", "a", "a"}};
+    for (unsigned avail = 0; avail < 8; ++avail) {
+      for (unsigned active = 0; active < 8; ++active) {
+        auto v = view_of(r, avail & active, active, "a");
+        for (std::uint32_t p = 0; p < 4; ++p) {
+          for (const auto& sent_to : nodes) {
+            for (bool ownership : {true, false}) {
+              auto to
+                = tc::transfer_destination(v, "a", p, ownership, sent_to);
+              if (sent_to != "a" && v.active.count(sent_to) > 0) {
+                CHECK(to == sent_to);
+              } else {
+                CHECK(to == tc::transfer_destination(v, "a", p, ownership));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("a fallback hands back exactly the hosted partitions whose target "
           "is another node") {
   for (int now = 0; now < 81; ++now) {

@@ -1,7 +1,7 @@
 // A libFuzzer target for what a node reads from outside: cluster frames
 // (with the limits of a connection before and after its handshake), the
-// records of a protected session, and the cluster state persisted in the
-// data directory. No input may crash the
+// records of a protected session, the handshake's proofs, and the cluster
+// state persisted in the data directory. No input may crash the
 // decoder or make it read out of bounds (the sanitizers watch), and every
 // frame it accepts encodes back to one that decodes to the same value
 // (but a frame of a newer minor version, which a node skips).
@@ -9,6 +9,7 @@
 // Built only in the fuzzing build (meson option `fuzz`, clang); `./dev
 // fuzz` runs it. With `TROUPE_FUZZ_SEEDS=<dir>` it first writes one
 // encoded frame of every kind into <dir> as a starting corpus.
+#include "troupe/cluster/handshake.hpp"
 #include "troupe/cluster/session.hpp"
 #include "troupe/cluster/wire/codec.hpp"
 
@@ -117,6 +118,64 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+// The handshake's proofs, over a transcript cut from the input: a proof
+// verifies for the role, key and transcript it was made for and for no
+// other (a proof reflected to its maker, one from another cluster's key,
+// one whose exchange was changed on the way); a proof taken from the input
+// verifies only if it is that proof.
+void check_handshake(const std::uint8_t* data, std::size_t size) {
+  namespace tc = troupe::cluster;
+  std::string in(reinterpret_cast<const char*>(data), size);
+  auto take = [&in](std::size_t n) {
+    auto part = in.substr(0, std::min(n, in.size()));
+    in.erase(0, part.size());
+    return part;
+  };
+  auto field = [&take] {
+    auto n = take(1);
+    return take(n.empty() ? 0 : static_cast<unsigned char>(n[0]) % 48);
+  };
+  tc::handshake_transcript t;
+  t.cluster = field();
+  auto version = take(2);
+  t.protocol = static_cast<std::uint16_t>(
+    version.size() == 2 ? (static_cast<unsigned char>(version[0]) << 8)
+                            | static_cast<unsigned char>(version[1])
+                        : 0);
+  t.initiator_id = field();
+  t.responder_id = field();
+  t.initiator_challenge = field();
+  t.responder_challenge = field();
+  t.initiator_offer = field();
+  t.responder_offer = field();
+  auto taken = take(32);
+  const std::string key(32, 'k');
+  auto changed = t;
+  changed.responder_challenge += '!';
+  for (auto role :
+       {tc::handshake_role::initiator, tc::handshake_role::responder}) {
+    auto other = role == tc::handshake_role::initiator
+                   ? tc::handshake_role::responder
+                   : tc::handshake_role::initiator;
+    auto proof = tc::handshake_proof(key, t, role);
+    if (!tc::handshake_verify(key, t, role, proof)) {
+      broken("a proof does not verify");
+    }
+    if (tc::handshake_verify(key, t, other, proof)) {
+      broken("a proof verifies for the other role");
+    }
+    if (tc::handshake_verify(std::string(32, 'x'), t, role, proof)) {
+      broken("a proof verifies under another key");
+    }
+    if (tc::handshake_verify(key, changed, role, proof)) {
+      broken("a proof verifies for a changed exchange");
+    }
+    if (taken != proof && tc::handshake_verify(key, t, role, taken)) {
+      broken("a proof taken from the input verifies");
+    }
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
   // After the handshake, and before it (what an unauthenticated peer may
@@ -125,6 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   check_frame(data, size,
               tw::limits{.max_frame_bytes = tw::max_handshake_frame_bytes});
   check_records(data, size);
+  check_handshake(data, size);
   if (auto s = tw::decode_persisted(data, size)) {
     auto again = tw::encode(*s);
     auto back = tw::decode_persisted(again.data(), again.size());

@@ -86,8 +86,8 @@ scenario membership_scenario() {
 std::vector<named_scenario> all_scenarios() {
   return {{"cluster_faults", &cluster_faults_scenario, true},
           {"membership", &membership_scenario, true},
-          {"no_crash", &no_crash_scenario, false},
-          {"handoff", &handoff_scenario, false}};
+          {"no_crash", &no_crash_scenario, true},
+          {"handoff", &handoff_scenario, true}};
 }
 
 const std::vector<known_failure>& known_failures() {
