@@ -152,8 +152,7 @@ TEST_CASE("a transfer sent and not acknowledged goes again where it went "
         for (std::uint32_t p = 0; p < 4; ++p) {
           for (const auto& sent_to : nodes) {
             for (bool ownership : {true, false}) {
-              auto to
-                = tc::transfer_destination(v, "a", p, ownership, sent_to);
+              auto to = tc::transfer_destination(v, "a", p, ownership, sent_to);
               if (sent_to != "a" && v.active.count(sent_to) > 0) {
                 CHECK(to == sent_to);
               } else {

@@ -47,16 +47,23 @@ inline bool all_converged(const cluster_states& states,
   return !live.empty();
 }
 
-/// Every state has the same ring, owned by exactly the `live` nodes (by as
-/// many of them as there are partitions, when there are more nodes), and
-/// every active member has announced its handoff for it done.
+/// Every state has the same ring, owned by exactly the `live` nodes that do
+/// not drain (by as many of them as there are partitions, when there are
+/// more nodes), and every active member has announced its handoff for it
+/// done.
 inline bool rings_agree(const cluster_states& states,
                         const std::set<std::string>& live) {
   std::optional<std::uint64_t> epoch;
-  std::vector<std::string> ids(live.begin(), live.end());
   for (const auto& st : states) {
     if (!st) {
       return false;
+    }
+    std::vector<std::string> ids;
+    for (const auto& id : live) {
+      const auto* m = st->gossip.state.find(id);
+      if (m == nullptr || !m->announcement.draining) {
+        ids.push_back(id);
+      }
     }
     const auto& r = st->gossip.state.current_ring();
     if (epoch && *epoch != r.epoch()) {
