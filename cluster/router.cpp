@@ -782,7 +782,15 @@ private:
     }
     delivery d{
       .name = r.name, .msg = std::move(*msg), .from_previous = r.from_previous};
-    if (!r.origin.empty() && r.request_id != 0) {
+    if (r.origin == me() && r.request_id != 0) {
+      // A request of this node's that came back (the node it went to
+      // handed the name here): the reply goes straight to its requester.
+      if (auto i = pending_.find(r.request_id); i != pending_.end()) {
+        d.sender = std::move(i->second.sender);
+        d.mid = i->second.mid;
+        pending_.erase(i);
+      }
+    } else if (!r.origin.empty() && r.request_id != 0) {
       d.sender = caf::actor_cast<caf::strong_actor_ptr>(spawn_relay(
         self_->system(), ctx_, self_->address(), r.origin, r.request_id));
     }
@@ -817,10 +825,16 @@ private:
   }
 
   void send_error(const wire::routed& r, const caf::error& err) {
-    if (!r.origin.empty() && r.request_id != 0) {
-      send_route(r.origin, {wire::route_reply{.request_id = r.request_id,
-                                              .error = wire::bounded_text(
-                                                self_->system().render(err))}});
+    if (r.origin.empty() || r.request_id == 0) {
+      return;
+    }
+    wire::route_reply reply{.request_id = r.request_id,
+                            .error
+                            = wire::bounded_text(self_->system().render(err))};
+    if (r.origin == me()) {
+      on_reply(std::move(reply)); // its requester is here
+    } else {
+      send_route(r.origin, {std::move(reply)});
     }
   }
 
