@@ -95,6 +95,15 @@ struct routed_cluster {
     return c.size();
   }
 
+  // Starts every node and waits for one settled ring.
+  void start_settled() {
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      REQUIRE_FALSE(c.start(i));
+    }
+    REQUIRE(c.wait_converged(20s));
+    REQUIRE(c.wait_for([this] { return c.ring_settled(); }, 20s));
+  }
+
   std::int64_t get(std::size_t from, const std::string& name) {
     auto reply
       = c.at(from).router().request(name, caf::make_message(get_atom::value));
@@ -204,11 +213,7 @@ TEST_CASE("a drain and an undrain under load, on real sockets: every "
           "request is answered, every increment kept once") {
   routed_cluster rc{3};
   auto& c = rc.c;
-  for (std::size_t i = 0; i < 3; ++i) {
-    REQUIRE_FALSE(c.start(i));
-  }
-  REQUIRE(c.wait_converged(20s));
-  REQUIRE(c.wait_for([&] { return c.ring_settled(); }, 20s));
+  rc.start_settled();
   auto owns = [&c](std::size_t i) {
     auto owners = c.at(0).cluster().context()->routing()->current.members();
     return std::find(owners.begin(), owners.end(), c.node_id(i))
@@ -273,11 +278,7 @@ TEST_CASE("a drain and an undrain under load, on real sockets: every "
 TEST_CASE("10,000 names sent from every node each reach one activation") {
   routed_cluster rc{5};
   auto& c = rc.c;
-  for (std::size_t i = 0; i < 5; ++i) {
-    REQUIRE_FALSE(c.start(i));
-  }
-  REQUIRE(c.wait_converged(20s));
-  REQUIRE(c.wait_for([&] { return c.ring_settled(); }, 20s));
+  rc.start_settled();
   constexpr int names = 10000;
   for (std::size_t from = 0; from < 5; ++from) {
     auto router = c.at(from).router();
