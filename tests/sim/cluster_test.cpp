@@ -461,6 +461,16 @@ TEST_CASE("a drain of one millisecond loses no acknowledged append: the "
   replay(17, "drain(2)@1111ms+1ms");
 }
 
+TEST_CASE("a transfer whose acknowledgement was lost goes again to the node "
+          "it went to, not to where the ring has moved since: its states are "
+          "applied once") {
+  // Before, the retry went to the partition's new destination and both
+  // nodes applied it (7 ids applied twice).
+  replay(523, "reset(3-0)@6566ms;partition(0,3|1,2,4)@10566ms+7082ms;"
+              "cut(0>2)@14119ms+5344ms;slow(2-4,63ms)@17530ms+3410ms;"
+              "cut(4>0)@17631ms+7445ms;freeze(4)@18831ms+1023ms");
+}
+
 TEST_CASE("an isolated node's names keep the appends made on the majority "
           "side") {
   replay(14, "partition(2|0,1,3,4)@9790ms+1682ms");
